@@ -1,0 +1,58 @@
+# Deep Transformer trainer in C. `make run` trains the default model; `make test` tests.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Iinclude -I/usr/include/stb
+LDLIBS  := -lopenblas -lstb -lm
+# Debian packages the build, the default dataset and the tests need.
+DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist
+GIT_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+LIB_SRC := $(filter-out src/train.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o)
+TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
+
+.PHONY: all run test deps clean
+all: deps train
+
+# Installs the Debian packages that are missing (apt-get as root, else through sudo).
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+train: build/train.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/run_tests: $(TEST_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The commit goes into config.json; rebuild train.o only when it changes.
+build/commit: FORCE | build
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
+FORCE:
+
+build/train.o: src/train.c build/commit | build
+	$(CC) $(CFLAGS) -DGIT_COMMIT='"$(GIT_COMMIT)"' -MMD -c -o $@ $<
+
+build/%.o: src/%.c | build
+	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+
+build/tests/%.o: tests/%.c | build
+	$(CC) $(CFLAGS) -Itests -MMD -c -o $@ $<
+
+build:
+	mkdir -p build/tests
+
+run: deps train
+	./train
+
+test: deps train build/run_tests
+	./build/run_tests
+
+clean:
+	rm -rf build train
+
+-include build/*.d build/tests/*.d

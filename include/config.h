@@ -1,0 +1,48 @@
+/* Every setting of ./train, from one table that drives parsing, --help, config.json and
+   --resume, so the four can never disagree. */
+#ifndef CONFIG_H
+#define CONFIG_H
+#include <stdio.h>
+
+typedef struct {
+    /* data */
+    char dataset[32], data_dir[1024];
+    int seq_len, vocab, train_size, test_size;
+    /* model */
+    int d, layers, heads, patch, mlp;
+    double beta, noise_scale, value_mean;
+    char residual_scale[16];
+    long seed;
+    /* optimization */
+    char optimizer[16], schedule[16];
+    double lr, min_lr, momentum, beta1, beta2, eps, weight_decay, clip, epochs;
+    long steps, warmup;
+    int batch;
+    /* logging */
+    long eval_every, log_every, cluster_every;
+    int probe_size;
+    double delta;
+    /* run */
+    char name[256], run_dir[1024];
+    int threads, resume, force;
+    long stop_after;
+    unsigned char given[64];   /* given[i]: option i of the table was on the command line */
+} Config;
+
+enum { CONFIG_OK = 0, CONFIG_HELP = 1, CONFIG_ERROR = 2 };
+
+/* Fills defaults, then applies argv. On error writes one line to err. Records in
+   c->given which flags the user set. */
+int config_parse(Config *c, int argc, char **argv, char *err, size_t errlen);
+/* Was this flag (e.g. "steps") given on the command line of the last config_parse? */
+int config_given(const Config *c, const char *flag);
+void config_help(FILE *out);
+
+/* Writes the saved settings as "key": value lines (no braces) for config.json. */
+void config_write_json(const Config *c, FILE *out);
+/* Restores the saved settings from a config.json text; flags given on the command line
+   that --resume allows (steps, epochs, threads, stop-after, ...) are kept. */
+int config_read_json(Config *c, const char *json, char *err, size_t errlen);
+/* After --resume: error if a flag that would change the run (model, data, optimizer) was given. */
+int config_check_resume_flags(const Config *c, char *err, size_t errlen);
+#endif

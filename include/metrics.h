@@ -1,0 +1,19 @@
+/* Token-clustering metrics of MODEL.md, on a token tensor X (B, n, d), averaged over B. */
+#ifndef METRICS_H
+#define METRICS_H
+
+typedef struct {
+    double mean_cos;        /* mean over pairs i<j of c_ij = <u_i, u_j> */
+    double mean_abs_cos;    /* mean |c_ij| */
+    double frac_clustered;  /* share of pairs with c_ij > 1 - delta */
+    double frac_antipodal;  /* share of pairs with c_ij < -1 + delta */
+    double order;           /* |mean_i u_i| */
+    double n_clusters;      /* groups joined by c_ij > 1 - delta (single linkage) */
+    double stable_rank;     /* |X|_F^2 / |X|_2^2 of the (n, d) token matrix */
+} ClusterMetrics;
+
+#define METRICS_CSV_HEADER "mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank"
+
+/* X (B, n, d) row-major. Sums in double. Requires n >= 2. */
+void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta);
+#endif

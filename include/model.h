@@ -1,0 +1,84 @@
+/* The model of MODEL.md: parameters in one block, activations cached for backward.
+   Token matrices are row-major (B*n, d); `x @ W` with W stored (in, out). */
+#ifndef MODEL_H
+#define MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int d, L, H, n;     /* width, layers, heads, tokens per example */
+    int in_dim;         /* images: P = patch*patch*channels; sequences: vocab */
+    int tokens_input;   /* 1: sequences (embed is a lookup table); 0: image patches */
+    int C, M;           /* classes, MLP width (0 = no MLP) */
+    float beta, alpha;  /* attention inverse temperature; residual scale */
+} ModelShape;
+
+typedef struct { float *q, *k, *v, *w1, *w2; } LayerParams;
+
+/* Pointers into one contiguous block (parameters, gradients and optimizer moments share it). */
+typedef struct {
+    float *embed;          /* (in_dim, d) */
+    float *pos;            /* (n, d) */
+    LayerParams *layers;   /* [L]: q, k, v (d, d); w1 (d, M); w2 (M, d) */
+    float *head_w;         /* (d, C) */
+    float *head_b;         /* (C) */
+} Params;
+
+/* One named tensor of the block, for checkpoints, tests and the optimizer. */
+typedef struct { char name[32]; size_t offset; int rows, cols; } TensorInfo;
+
+/* Forward caches exactly what backward needs; sized for max_batch examples (N = B*n rows).
+   Per-layer arrays are indexed [l][row] with a stride of max_batch*n rows. */
+typedef struct {
+    float *x;        /* (L+1, N, d) normalized token states: x[0] = X0, x[l+1] = output of layer l */
+    float *rstd0;    /* (N) 1/rms of e + pos */
+    float *q, *k, *v;/* (L, N, d) */
+    float *att;      /* (L, B, H, n, n) softmax weights */
+    float *xa;       /* (L, N, d) state after the attention sublayer; aliases x[l+1] without MLP */
+    float *rstd_a;   /* (L, N) */
+    float *h, *g;    /* (L, N, M) MLP pre-activation and gelu(h); NULL without MLP */
+    float *rstd_m;   /* (L, N) */
+    float *pooled;   /* (B, d) */
+    float *logits;   /* (B, C) */
+    float *probs;    /* (B, C) */
+    /* scratch */
+    float *tmp;              /* (N, d) sublayer output in forward; its gradient in backward */
+    float *dx, *dy;          /* (N, d) gradient w.r.t. the current state, and before its norm */
+    float *dq, *dk, *dv;     /* (N, d) */
+    float *dS;               /* (B, H, n, n) */
+    float *dg, *dh;          /* (N, M) */
+    float *dpooled, *dlogits;/* (B, d), (B, C) */
+} Activations;
+
+typedef struct {
+    ModelShape s;
+    size_t num_params;
+    float *params, *grads;
+    Params w, g;           /* views of params and grads */
+    int num_tensors;
+    TensorInfo *tensors;   /* names of MODEL.md, in block order */
+    int max_batch;
+    Activations a;
+} Model;
+
+/* Builds the layout and allocates parameters, gradients and activations (zeroed). */
+void model_build(Model *m, ModelShape s, int max_batch);
+void model_free(Model *m);
+
+/* Initialization of MODEL.md, every draw from one seed. */
+void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean);
+
+/* Forward for B <= max_batch examples. input: patches (B, n, in_dim) floats, or tokens
+   (B, n) as int32 (pass the other as NULL). labels may be NULL (no loss).
+   Returns the mean cross-entropy (0 without labels); logits in m->a.logits (B, C). */
+double model_forward(Model *m, const float *patches, const int32_t *tokens,
+                    const int32_t *labels, int B);
+/* Accumulates d(mean loss)/d(params) into m->grads for the last forward (labels required). */
+void model_backward(Model *m, const float *patches, const int32_t *tokens,
+                    const int32_t *labels, int B);
+void model_zero_grad(Model *m);
+
+/* Token states of layer l (0..L) of the last forward: (B, n, d). */
+const float *model_layer_states(const Model *m, int l);
+const TensorInfo *model_find_tensor(const Model *m, const char *name);
+#endif

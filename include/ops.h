@@ -1,0 +1,53 @@
+/* Layer operations, each a forward/backward pair on raw float arrays.
+   Argument order: outputs, inputs, cached values, sizes. Backward functions accumulate
+   (+=) into parameter gradients and write (=) input gradients unless noted. */
+#ifndef OPS_H
+#define OPS_H
+#include <stdint.h>
+
+/* x = y / sqrt(mean(y^2) + 1e-6) per row. y, x: (N, d); rstd: (N). x may alias y. */
+void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d);
+/* dy = rstd * (dx - x * <dx, x> / d). dy may alias dx. */
+void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d);
+
+/* Multi-head attention with value matrices and no output projection, for B examples of
+   n tokens. X (B*n, d); Wq, Wk, Wv (d, d), head h = columns h*dh..(h+1)*dh-1.
+   q, k, v (B*n, d) and att (B, H, n, n) are cached; out (B*n, d) = concat_h A_h v_h. */
+void attention_forward(float *out, float *q, float *k, float *v, float *att,
+                       const float *X, const float *Wq, const float *Wk, const float *Wv,
+                       int B, int n, int d, int H, float beta);
+/* Accumulates (+=) the input gradient into dX and dWq, dWk, dWv. dO (B*n, d) is the output gradient.
+   dq, dk, dv (B*n, d) and dS (B, H, n, n) are scratch. */
+void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
+                        float *dq, float *dk, float *dv, float *dS,
+                        const float *dO, const float *X, const float *Wq, const float *Wk,
+                        const float *Wv, const float *q, const float *k, const float *v,
+                        const float *att, int B, int n, int d, int H, float beta);
+
+/* tanh-GELU MLP: h = X W1 (N, M); g = gelu(h); out = g W2 (N, d). */
+void mlp_forward(float *out, float *h, float *g, const float *X, const float *W1,
+                 const float *W2, int N, int d, int M);
+/* Accumulates (+=) the input gradient into dX and dW1, dW2. dg_scratch, dh_scratch (N, M). */
+void mlp_backward(float *dX, float *dW1, float *dW2, float *dg_scratch, float *dh_scratch,
+                  const float *dout, const float *X, const float *h, const float *g,
+                  const float *W1, const float *W2, int N, int d, int M);
+
+/* Embedding plus positions (before the norm). images: e = patches (B*n, P) @ We (P, d);
+   sequences: e = E[token]. out (B*n, d) = e + pos[i]. */
+void embed_forward(float *out, const float *patches, const int32_t *tokens, const float *We,
+                   const float *pos, int B, int n, int in_dim, int d);
+void embed_backward(float *dWe, float *dpos, const float *dout, const float *patches,
+                    const int32_t *tokens, int B, int n, int in_dim, int d);
+
+/* Mean pooling and linear head: pooled (B, d) = mean_i X_i; logits = pooled Wc + bc. */
+void head_forward(float *logits, float *pooled, const float *X, const float *Wc,
+                  const float *bc, int B, int n, int d, int C);
+/* dX (B*n, d) written; accumulates dWc, dbc. dpooled (B, d) scratch. */
+void head_backward(float *dX, float *dWc, float *dbc, float *dpooled, const float *dlogits,
+                   const float *pooled, const float *Wc, int B, int n, int d, int C);
+
+/* Mean cross-entropy over the batch (double accumulation); probs (B, C) cached. */
+double crossentropy_forward(float *probs, const float *logits, const int32_t *labels, int B, int C);
+/* dlogits = (probs - onehot) / B. */
+void crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int B, int C);
+#endif

@@ -1,0 +1,39 @@
+/* Optimizers over the flat parameter block: SGD (+momentum), Adam, AdamW; learning-rate
+   schedule (linear warmup, cosine or constant); clipping by global gradient norm. */
+#ifndef OPTIM_H
+#define OPTIM_H
+#include <stddef.h>
+
+typedef enum { OPT_SGD = 0, OPT_ADAM = 1, OPT_ADAMW = 2 } OptKind;
+
+typedef struct {
+    OptKind kind;
+    float momentum;       /* SGD: buf = momentum * buf + g (0 = plain SGD) */
+    float beta1, beta2, eps;
+    float weight_decay;   /* SGD and Adam: L2 added to the gradient; AdamW: decoupled */
+} OptConfig;
+
+typedef struct {
+    OptConfig c;
+    size_t n;
+    float *m;        /* (n) SGD momentum buffer or Adam first moment; NULL when unused */
+    float *v;        /* (n) Adam second moment; NULL for SGD */
+    long t;          /* updates done (Adam bias correction) */
+} Optimizer;
+
+void optim_init(Optimizer *o, OptConfig c, size_t n);
+void optim_free(Optimizer *o);
+/* One update of params (n) from grads (n) with learning rate lr. grads may be modified
+   (L2 weight decay is added into it). */
+void optim_step(Optimizer *o, float *params, float *grads, float lr);
+
+/* Global L2 norm of a gradient block, accumulated in double. */
+double grad_norm(const float *g, size_t n);
+/* If norm > max_norm > 0, scales g by max_norm / norm. Returns the scale applied. */
+float clip_grad_norm(float *g, size_t n, double norm, float max_norm);
+
+typedef enum { SCHED_COSINE = 0, SCHED_CONSTANT = 1 } Schedule;
+/* Learning rate for update number step (0-based) of total: linear warmup from base/warmup
+   to base over `warmup` updates, then cosine decay to min_lr at the end (or constant). */
+float lr_at(long step, long total, float base, long warmup, float min_lr, Schedule s);
+#endif

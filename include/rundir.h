@@ -1,0 +1,24 @@
+/* The run directory: creating it without clobbering, CSV logs, atomic JSON files. */
+#ifndef RUNDIR_H
+#define RUNDIR_H
+#include <stddef.h>
+#include <stdio.h>
+
+/* resume: dir must hold a config.json. Otherwise dir must not exist, unless force.
+   Returns 0, or -1 with a reason in err. Creates nothing. */
+int rundir_check(const char *dir, int resume, int force, char *err, size_t errlen);
+/* Creates dir (with parents); with force, removes the files of an earlier run in it. */
+int rundir_create(const char *dir, int force, char *err, size_t errlen);
+
+/* Opens dir/name for appending; writes the header if the file is new or empty. */
+FILE *rundir_open_csv(const char *dir, const char *name, const char *header, char *err, size_t errlen);
+
+/* Keeps the header and the rows whose first field (the step) is <= step, so that a resumed
+   run does not repeat rows logged after its last checkpoint. Atomic. Missing file: no-op. */
+int rundir_truncate_csv(const char *dir, const char *name, long step, char *err, size_t errlen);
+
+/* A text built in memory and written atomically as dir/name. */
+typedef struct { char *buf; size_t len; FILE *f; } TextFile;
+FILE *text_begin(TextFile *t);
+int text_commit(TextFile *t, const char *dir, const char *name, char *err, size_t errlen);
+#endif

@@ -1,0 +1,249 @@
+/* Token-clustering metrics of MODEL.md ("Clustering metrics"), per example, averaged over B.
+
+   Per example, in double:
+     u_i = x_i / |x_i|, c_ij = <u_i, u_j> for i < j,
+     order = |mean_i u_i|, n_clusters = connected components of {c_ij > 1 - delta},
+     stable_rank = |X|_F^2 / |X|_2^2, with |X|_2^2 the top eigenvalue of the Gram matrix X X^T.
+   A zero-norm token has u = 0: its cosines are 0, it adds nothing to mean_i u_i (but still
+   counts in the 1/n), and it forms a cluster of its own (for delta < 1).
+   An all-zero token matrix has stable_rank 0 by convention (0/0 otherwise).
+
+   The top eigenvalue comes from a Householder reduction of the n x n Gram matrix to
+   tridiagonal form followed by Sturm-sequence bisection: O(n^3) with a small constant, and
+   accurate to rounding for any spectrum (power iteration can stall when the top two
+   eigenvalues are close; cyclic Jacobi is ~10x more work at n = 16..64). */
+#include "metrics.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+/* Scratch for one example, allocated once per call. */
+typedef struct {
+    double *u;      /* (n, d) unit tokens */
+    double *norm;   /* (n) |x_i| */
+    double *cos;    /* (n, n) c_ij, upper triangle i < j filled */
+    double *gram;   /* (n, n) X X^T, full, destroyed by the eigen solver */
+    double *mean;   /* (d) mean_i u_i */
+    double *diag;   /* (n) tridiagonal diagonal */
+    double *off;    /* (n) tridiagonal off-diagonal, off[i] couples i and i+1 */
+    double *v;      /* (n) Householder vector */
+    double *w;      /* (n) Householder update vector */
+    int *parent;    /* (n) union-find forest */
+} Scratch;
+
+static void scratch_alloc(Scratch *s, int n, int d) {
+    s->u = xmalloc(sizeof(double) * (size_t)n * d);
+    s->norm = xmalloc(sizeof(double) * n);
+    s->cos = xmalloc(sizeof(double) * (size_t)n * n);
+    s->gram = xmalloc(sizeof(double) * (size_t)n * n);
+    s->mean = xmalloc(sizeof(double) * d);
+    s->diag = xmalloc(sizeof(double) * n);
+    s->off = xmalloc(sizeof(double) * n);
+    s->v = xmalloc(sizeof(double) * n);
+    s->w = xmalloc(sizeof(double) * n);
+    s->parent = xmalloc(sizeof(int) * n);
+}
+
+static void scratch_free(Scratch *s) {
+    free(s->u); free(s->norm); free(s->cos); free(s->gram); free(s->mean);
+    free(s->diag); free(s->off); free(s->v); free(s->w); free(s->parent);
+}
+
+/* u_i = x_i / |x_i| in double; a zero token stays the zero vector. Returns |X|_F^2. */
+static double normalize_tokens(double *u, double *norm, const float *X, int n, int d) {
+    double frob = 0;
+    for (int i = 0; i < n; i++) {
+        const float *x = X + (size_t)i * d;
+        double *ui = u + (size_t)i * d, ss = 0;
+        for (int k = 0; k < d; k++) { ui[k] = x[k]; ss += ui[k] * ui[k]; }
+        frob += ss;
+        norm[i] = sqrt(ss);
+        double inv = norm[i] > 0 ? 1.0 / norm[i] : 0.0;
+        for (int k = 0; k < d; k++) ui[k] *= inv;
+    }
+    return frob;
+}
+
+/* Four independent partial sums: the loop is bound by add latency otherwise (~4x slower). */
+static double dot_product(const double *a, const double *b, int d) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= d; k += 4) {
+        s0 += a[k] * b[k];
+        s1 += a[k + 1] * b[k + 1];
+        s2 += a[k + 2] * b[k + 2];
+        s3 += a[k + 3] * b[k + 3];
+    }
+    for (; k < d; k++) s0 += a[k] * b[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* cos[i][j] = <u_i, u_j> for i < j, and the raw Gram matrix gram = X X^T rebuilt from it
+   (|x_i| |x_j| c_ij), so the d-long dot products are done once. gram[i][i] = |x_i|^2. */
+static void cosines_and_gram(double *cos, double *gram, const double *u, const double *norm,
+                             int n, int d) {
+    for (int i = 0; i < n; i++) {
+        const double *ui = u + (size_t)i * d;
+        gram[i * n + i] = norm[i] * norm[i];
+        for (int j = i + 1; j < n; j++) {
+            const double *uj = u + (size_t)j * d;
+            double dot = dot_product(ui, uj, d);
+            cos[i * n + j] = dot;
+            gram[i * n + j] = gram[j * n + i] = norm[i] * norm[j] * dot;
+        }
+    }
+}
+
+/* |mean_i u_i| */
+static double order_parameter(double *mean, const double *u, int n, int d) {
+    for (int k = 0; k < d; k++) mean[k] = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < d; k++) mean[k] += u[(size_t)i * d + k];
+    double ss = 0;
+    for (int k = 0; k < d; k++) ss += mean[k] * mean[k];
+    return sqrt(ss) / n;
+}
+
+static int uf_find(int *parent, int i) {
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];   /* path halving keeps the trees flat */
+        i = parent[i];
+    }
+    return i;
+}
+
+/* Number of connected components of the graph joining pairs with c_ij > 1 - delta. */
+static int count_clusters(int *parent, const double *cos, int n, double delta) {
+    for (int i = 0; i < n; i++) parent[i] = i;
+    int groups = n;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            if (!(cos[i * n + j] > 1 - delta)) continue;
+            int a = uf_find(parent, i), b = uf_find(parent, j);
+            if (a != b) { parent[a] = b; groups--; }
+        }
+    return groups;
+}
+
+/* Householder reduction of the symmetric A (n, n) to tridiagonal (diag, off) with the same
+   eigenvalues. A is overwritten. v, w are (n) scratch. */
+static void tridiagonalize(double *diag, double *off, double *A, double *restrict v,
+                           double *restrict w, int n) {
+    for (int k = 0; k + 2 < n; k++) {
+        /* zero A[k+2.., k] with a reflector H = I - 2 v v^T acting on indices k+1.. */
+        double x0 = A[(k + 1) * n + k], sigma = 0;
+        for (int i = k + 2; i < n; i++) sigma += A[i * n + k] * A[i * n + k];
+        if (sigma == 0) { off[k] = x0; continue; }   /* column already reduced */
+        double xnorm = sqrt(x0 * x0 + sigma);
+        double alpha = x0 > 0 ? -xnorm : xnorm;      /* sign avoids cancellation in v */
+        double vnorm = sqrt((x0 - alpha) * (x0 - alpha) + sigma);
+        v[k + 1] = (x0 - alpha) / vnorm;
+        for (int i = k + 2; i < n; i++) v[i] = A[i * n + k] / vnorm;
+        off[k] = alpha;
+        /* trailing block T <- H T H = T - 2 (v w^T + w v^T), w = T v - (v^T T v) v */
+        int m = n - k - 1;
+        double vtv = 0;
+        for (int i = k + 1; i < n; i++) {
+            w[i] = dot_product(A + i * n + k + 1, v + k + 1, m);
+            vtv += v[i] * w[i];
+        }
+        for (int i = k + 1; i < n; i++) w[i] -= vtv * v[i];
+        for (int i = k + 1; i < n; i++) {
+            double vi2 = 2 * v[i], wi2 = 2 * w[i];
+            double *restrict row = A + i * n;
+            for (int j = k + 1; j < n; j++) row[j] -= vi2 * w[j] + wi2 * v[j];
+        }
+    }
+    if (n >= 2) off[n - 2] = A[(n - 1) * n + (n - 2)];
+    for (int i = 0; i < n; i++) diag[i] = A[i * n + i];
+}
+
+/* Number of eigenvalues of the tridiagonal (diag, off) that are < x (Sturm sequence: the
+   count of negative pivots of T - x I). A pivot smaller than pivmin is replaced by -pivmin
+   so the recurrence never divides by zero (as in LAPACK's dstebz). */
+static int sturm_count_below(const double *diag, const double *off, int n, double x,
+                             double pivmin) {
+    int count = 0;
+    double q = diag[0] - x;
+    for (int i = 0;; i++) {
+        if (fabs(q) < pivmin) q = -pivmin;
+        if (q < 0) count++;
+        if (i + 1 == n) return count;
+        q = diag[i + 1] - x - off[i] * off[i] / q;
+    }
+}
+
+/* Largest eigenvalue of the tridiagonal (diag, off) by bisection inside the Gershgorin
+   interval: the largest x with fewer than n eigenvalues below it. */
+static double top_eigenvalue(const double *diag, const double *off, int n) {
+    double lo = INFINITY, hi = -INFINITY, maxoff2 = 1;
+    for (int i = 0; i < n; i++) {
+        double r = (i > 0 ? fabs(off[i - 1]) : 0) + (i + 1 < n ? fabs(off[i]) : 0);
+        lo = fmin(lo, diag[i] - r);
+        hi = fmax(hi, diag[i] + r);
+        if (i + 1 < n) maxoff2 = fmax(maxoff2, off[i] * off[i]);
+    }
+    double pivmin = DBL_MIN * maxoff2;
+    for (int it = 0; it < 200 && hi - lo > 2 * DBL_EPSILON * fmax(fabs(lo), fabs(hi)); it++) {
+        double mid = 0.5 * (lo + hi);
+        if (mid <= lo || mid >= hi) break;            /* interval at rounding resolution */
+        if (sturm_count_below(diag, off, n, mid, pivmin) == n) hi = mid; else lo = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Metrics of one example X (n, d), written into m (not averaged). */
+static void example_metrics(ClusterMetrics *m, Scratch *s, const float *X, int n, int d,
+                            double delta) {
+    double frob = normalize_tokens(s->u, s->norm, X, n, d);
+    cosines_and_gram(s->cos, s->gram, s->u, s->norm, n, d);
+    double sum = 0, sum_abs = 0;
+    long clustered = 0, antipodal = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double c = s->cos[i * n + j];
+            sum += c;
+            sum_abs += fabs(c);
+            clustered += c > 1 - delta;
+            antipodal += c < -1 + delta;
+        }
+    double pairs = 0.5 * n * (n - 1);
+    m->mean_cos = sum / pairs;
+    m->mean_abs_cos = sum_abs / pairs;
+    m->frac_clustered = clustered / pairs;
+    m->frac_antipodal = antipodal / pairs;
+    m->order = order_parameter(s->mean, s->u, n, d);
+    m->n_clusters = count_clusters(s->parent, s->cos, n, delta);
+    tridiagonalize(s->diag, s->off, s->gram, s->v, s->w, n);
+    double top = top_eigenvalue(s->diag, s->off, n);
+    m->stable_rank = top > 0 ? frob / top : 0;
+}
+
+void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta) {
+    if (B < 1 || n < 2 || d < 1) FATAL("cluster_metrics needs B >= 1, n >= 2, d >= 1 (got %d, %d, %d)", B, n, d);
+    Scratch s;
+    scratch_alloc(&s, n, d);
+    ClusterMetrics acc = {0};
+    for (int b = 0; b < B; b++) {
+        ClusterMetrics m;
+        example_metrics(&m, &s, X + (size_t)b * n * d, n, d, delta);
+        acc.mean_cos += m.mean_cos;
+        acc.mean_abs_cos += m.mean_abs_cos;
+        acc.frac_clustered += m.frac_clustered;
+        acc.frac_antipodal += m.frac_antipodal;
+        acc.order += m.order;
+        acc.n_clusters += m.n_clusters;
+        acc.stable_rank += m.stable_rank;
+    }
+    scratch_free(&s);
+    out->mean_cos = acc.mean_cos / B;
+    out->mean_abs_cos = acc.mean_abs_cos / B;
+    out->frac_clustered = acc.frac_clustered / B;
+    out->frac_antipodal = acc.frac_antipodal / B;
+    out->order = acc.order / B;
+    out->n_clusters = acc.n_clusters / B;
+    out->stable_rank = acc.stable_rank / B;
+}

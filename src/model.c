@@ -1,0 +1,260 @@
+/* The model of MODEL.md: parameter layout, initialization, forward and backward.
+   The layer functions are in ops.c; this file wires them into the residual stack. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "rng.h"
+#include "util.h"
+
+/* ---- Layout: one block, tensors in MODEL.md order ------------------------------------ */
+
+static void add_tensor(Model *m, size_t *offset, const char *name, int rows, int cols) {
+    TensorInfo *t = &m->tensors[m->num_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->offset = *offset;
+    t->rows = rows;
+    t->cols = cols;
+    *offset += (size_t)rows * cols;
+}
+
+static void build_layout(Model *m) {
+    const ModelShape *s = &m->s;
+    m->tensors = xcalloc((size_t)5 * s->L + 4, sizeof(TensorInfo));
+    size_t off = 0;
+    char name[32];
+    add_tensor(m, &off, "embed", s->in_dim, s->d);
+    add_tensor(m, &off, "pos", s->n, s->d);
+    for (int l = 0; l < s->L; l++) {
+        const char *mats[] = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "layers.%d.%s", l, mats[i]);
+            add_tensor(m, &off, name, s->d, s->d);
+        }
+        if (s->M > 0) {
+            snprintf(name, sizeof name, "layers.%d.w1", l);
+            add_tensor(m, &off, name, s->d, s->M);
+            snprintf(name, sizeof name, "layers.%d.w2", l);
+            add_tensor(m, &off, name, s->M, s->d);
+        }
+    }
+    add_tensor(m, &off, "head.weight", s->d, s->C);
+    add_tensor(m, &off, "head.bias", 1, s->C);
+    m->num_params = off;
+}
+
+/* Point a Params struct at a block laid out as m->tensors (tensor order is fixed above). */
+static void point_params(const Model *m, Params *p, float *block) {
+    const TensorInfo *t = m->tensors;
+    int M = m->s.M;
+    p->embed = block + t[0].offset;
+    p->pos = block + t[1].offset;
+    p->layers = xcalloc(m->s.L, sizeof(LayerParams));
+    int i = 2;
+    for (int l = 0; l < m->s.L; l++) {
+        LayerParams *lp = &p->layers[l];
+        lp->q = block + t[i++].offset;
+        lp->k = block + t[i++].offset;
+        lp->v = block + t[i++].offset;
+        lp->w1 = M > 0 ? block + t[i++].offset : NULL;
+        lp->w2 = M > 0 ? block + t[i++].offset : NULL;
+    }
+    p->head_w = block + t[i++].offset;
+    p->head_b = block + t[i].offset;
+}
+
+static float *zeros(size_t n) { return xcalloc(n ? n : 1, sizeof(float)); }
+
+static void alloc_activations(Model *m) {
+    const ModelShape *s = &m->s;
+    Activations *a = &m->a;
+    size_t B = m->max_batch, N = B * s->n, d = s->d, L = s->L, M = s->M;
+    a->x = zeros((L + 1) * N * d);
+    a->rstd0 = zeros(N);
+    a->q = zeros(L * N * d);
+    a->k = zeros(L * N * d);
+    a->v = zeros(L * N * d);
+    a->att = zeros(L * B * s->H * s->n * s->n);
+    a->xa = M > 0 ? zeros(L * N * d) : NULL;
+    a->rstd_a = zeros(L * N);
+    a->h = M > 0 ? zeros(L * N * M) : NULL;
+    a->g = M > 0 ? zeros(L * N * M) : NULL;
+    a->rstd_m = M > 0 ? zeros(L * N) : NULL;
+    a->pooled = zeros(B * d);
+    a->logits = zeros(B * s->C);
+    a->probs = zeros(B * s->C);
+    a->tmp = zeros(N * d);
+    a->dx = zeros(N * d);
+    a->dy = zeros(N * d);
+    a->dq = zeros(N * d);
+    a->dk = zeros(N * d);
+    a->dv = zeros(N * d);
+    a->dS = zeros(B * s->H * s->n * s->n);
+    a->dg = M > 0 ? zeros(N * M) : NULL;
+    a->dh = M > 0 ? zeros(N * M) : NULL;
+    a->dpooled = zeros(B * d);
+    a->dlogits = zeros(B * s->C);
+}
+
+void model_build(Model *m, ModelShape s, int max_batch) {
+    if (s.d % s.H != 0) FATAL("d=%d is not divisible by heads=%d", s.d, s.H);
+    memset(m, 0, sizeof *m);
+    m->s = s;
+    m->max_batch = max_batch;
+    build_layout(m);
+    m->params = zeros(m->num_params);
+    m->grads = zeros(m->num_params);
+    point_params(m, &m->w, m->params);
+    point_params(m, &m->g, m->grads);
+    alloc_activations(m);
+}
+
+void model_free(Model *m) {
+    Activations *a = &m->a;
+    float *bufs[] = {a->x, a->rstd0, a->q, a->k, a->v, a->att, a->xa, a->rstd_a, a->h, a->g,
+                     a->rstd_m, a->pooled, a->logits, a->probs, a->tmp, a->dx, a->dy, a->dq,
+                     a->dk, a->dv, a->dS, a->dg, a->dh, a->dpooled, a->dlogits};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    free(m->params);
+    free(m->grads);
+    free(m->w.layers);
+    free(m->g.layers);
+    free(m->tensors);
+    memset(m, 0, sizeof *m);
+}
+
+const TensorInfo *model_find_tensor(const Model *m, const char *name) {
+    for (int i = 0; i < m->num_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+/* ---- Initialization ------------------------------------------------------------------ */
+
+static void fill_normal(float *w, size_t count, double std, Rng *r) {
+    for (size_t i = 0; i < count; i++) w[i] = (float)(std * rng_normal(r));
+}
+
+/* Every tensor is drawn in block order from one stream, whatever noise_scale is, so two
+   runs that differ only in noise_scale share every other weight. V = mean*I + scale*G. */
+void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean) {
+    const ModelShape *s = &m->s;
+    Rng r;
+    rng_seed_stream(&r, seed, 1);
+    size_t dd = (size_t)s->d * s->d;
+    fill_normal(m->w.embed, (size_t)s->in_dim * s->d, s->tokens_input ? 1.0 : 1.0 / sqrt(s->in_dim), &r);
+    fill_normal(m->w.pos, (size_t)s->n * s->d, 1.0, &r);
+    for (int l = 0; l < s->L; l++) {
+        LayerParams *p = &m->w.layers[l];
+        fill_normal(p->q, dd, 1.0 / sqrt(s->d), &r);
+        fill_normal(p->k, dd, 1.0 / sqrt(s->d), &r);
+        for (int i = 0; i < s->d; i++)
+            for (int j = 0; j < s->d; j++) {
+                double g = rng_normal(&r) / sqrt(s->d);
+                p->v[(size_t)i * s->d + j] = (float)((i == j ? value_mean : 0.0) + noise_scale * g);
+            }
+        if (s->M > 0) {
+            fill_normal(p->w1, (size_t)s->d * s->M, 1.0 / sqrt(s->d), &r);
+            fill_normal(p->w2, (size_t)s->M * s->d, 1.0 / sqrt(s->M), &r);
+        }
+    }
+    memset(m->w.head_w, 0, sizeof(float) * s->d * s->C);
+    memset(m->w.head_b, 0, sizeof(float) * s->C);
+}
+
+/* ---- Forward and backward ------------------------------------------------------------ */
+
+static size_t rows_stride(const Model *m) { return (size_t)m->max_batch * m->s.n; }
+
+static float *state(const Model *m, int l) { return m->a.x + (size_t)l * rows_stride(m) * m->s.d; }
+
+/* State after the attention sublayer of layer l: its own buffer with an MLP, else x[l+1]. */
+static float *attn_state(const Model *m, int l) {
+    return m->s.M > 0 ? m->a.xa + (size_t)l * rows_stride(m) * m->s.d : state(m, l + 1);
+}
+
+const float *model_layer_states(const Model *m, int l) { return state(m, l); }
+
+/* y = a + alpha * b, in place into a. */
+static void residual_add(float *a, const float *b, float alpha, size_t count) {
+    for (size_t i = 0; i < count; i++) a[i] += alpha * b[i];
+}
+
+double model_forward(Model *m, const float *patches, const int32_t *tokens,
+                    const int32_t *labels, int B) {
+    const ModelShape *s = &m->s;
+    Activations *a = &m->a;
+    if (B > m->max_batch) FATAL("batch %d exceeds max_batch %d", B, m->max_batch);
+    int N = B * s->n, d = s->d;
+    size_t S = rows_stride(m), Nd = (size_t)N * d;
+
+    embed_forward(state(m, 0), patches, tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
+    rmsnorm_forward(state(m, 0), a->rstd0, state(m, 0), N, d);
+    for (int l = 0; l < s->L; l++) {
+        const LayerParams *p = &m->w.layers[l];
+        size_t att_off = (size_t)l * m->max_batch * s->H * s->n * s->n;
+        float *xa = attn_state(m, l);
+        attention_forward(a->tmp, a->q + l * S * d, a->k + l * S * d, a->v + l * S * d,
+                          a->att + att_off, state(m, l), p->q, p->k, p->v, B, s->n, d, s->H,
+                          s->beta);
+        memcpy(xa, state(m, l), sizeof(float) * Nd);
+        residual_add(xa, a->tmp, s->alpha, Nd);
+        rmsnorm_forward(xa, a->rstd_a + l * S, xa, N, d);
+        if (s->M > 0) {
+            float *out = state(m, l + 1);
+            mlp_forward(a->tmp, a->h + l * S * s->M, a->g + l * S * s->M, xa, p->w1, p->w2,
+                        N, d, s->M);
+            memcpy(out, xa, sizeof(float) * Nd);
+            residual_add(out, a->tmp, s->alpha, Nd);
+            rmsnorm_forward(out, a->rstd_m + l * S, out, N, d);
+        }
+    }
+    head_forward(a->logits, a->pooled, state(m, s->L), m->w.head_w, m->w.head_b, B, s->n, d, s->C);
+    double loss = crossentropy_forward(a->probs, a->logits, labels, B, s->C);
+    return labels ? loss : 0.0;
+}
+
+/* Backward through x_out = rmsnorm(x_in + alpha * f(x_in)). On entry a->dx = dL/dx_out.
+   Leaves a->dx = dy (the identity path) and a->tmp = alpha * dy (the gradient into f);
+   the caller then adds f's input gradient into a->dx. */
+static void residual_norm_backward(Model *m, const float *x_out, const float *rstd, int N) {
+    Activations *a = &m->a;
+    size_t Nd = (size_t)N * m->s.d;
+    rmsnorm_backward(a->dx, a->dx, x_out, rstd, N, m->s.d);
+    for (size_t i = 0; i < Nd; i++) a->tmp[i] = m->s.alpha * a->dx[i];
+}
+
+void model_backward(Model *m, const float *patches, const int32_t *tokens,
+                    const int32_t *labels, int B) {
+    const ModelShape *s = &m->s;
+    Activations *a = &m->a;
+    int N = B * s->n, d = s->d;
+    size_t S = rows_stride(m);
+
+    crossentropy_backward(a->dlogits, a->probs, labels, B, s->C);
+    head_backward(a->dx, m->g.head_w, m->g.head_b, a->dpooled, a->dlogits, a->pooled,
+                  m->w.head_w, B, s->n, d, s->C);
+    for (int l = s->L - 1; l >= 0; l--) {
+        const LayerParams *p = &m->w.layers[l];
+        LayerParams *gp = &m->g.layers[l];
+        float *xa = attn_state(m, l);
+        if (s->M > 0) {
+            residual_norm_backward(m, state(m, l + 1), a->rstd_m + l * S, N);
+            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, xa,
+                         a->h + l * S * s->M, a->g + l * S * s->M, p->w1, p->w2, N, d, s->M);
+        }
+        residual_norm_backward(m, xa, a->rstd_a + l * S, N);
+        size_t att_off = (size_t)l * m->max_batch * s->H * s->n * s->n;
+        attention_backward(a->dx, gp->q, gp->k, gp->v, a->dq, a->dk, a->dv, a->dS, a->tmp,
+                           state(m, l), p->q, p->k, p->v, a->q + l * S * d, a->k + l * S * d,
+                           a->v + l * S * d, a->att + att_off, B, s->n, d, s->H, s->beta);
+    }
+    rmsnorm_backward(a->dy, a->dx, state(m, 0), a->rstd0, N, d);
+    embed_backward(m->g.embed, m->g.pos, a->dy, patches, tokens, B, s->n, s->in_dim, d);
+}
+
+void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->num_params); }

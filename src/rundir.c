@@ -1,0 +1,110 @@
+/* Run directory helpers. */
+#define _POSIX_C_SOURCE 200809L
+#include "rundir.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+static int mkdir_parents(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int rundir_check(const char *dir, int resume, int force, char *err, size_t errlen) {
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    if (resume && !file_exists(cfg)) {
+        snprintf(err, errlen, "%s: nothing to resume (no config.json there)", dir);
+        return -1;
+    }
+    if (!resume && !force && file_exists(dir)) {
+        snprintf(err, errlen, "%s already exists: use --resume to continue it, --force to start "
+                 "over in it, or another --name", dir);
+        return -1;
+    }
+    return 0;
+}
+
+int rundir_create(const char *dir, int force, char *err, size_t errlen) {
+    char cfg[4200];
+    if (mkdir_parents(dir) != 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (force) {   /* a fresh start must not leave the old run's logs or weights behind */
+        const char *old[] = {"train.csv", "eval.csv", "clusters.csv", "model.safetensors",
+                             "optimizer.safetensors", "summary.json"};
+        for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+            snprintf(cfg, sizeof cfg, "%s/%s", dir, old[i]);
+            remove(cfg);
+        }
+    }
+    return 0;
+}
+
+FILE *rundir_open_csv(const char *dir, const char *name, const char *header, char *err, size_t errlen) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (ftell(f) == 0) {
+        fprintf(f, "%s\n", header);
+        fflush(f);
+    }
+    return f;
+}
+
+int rundir_truncate_csv(const char *dir, const char *name, long step, char *err, size_t errlen) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!file_exists(path)) return 0;
+    size_t len;
+    char *text = (char *)read_whole_file(path, &len, err, errlen);
+    if (!text) return -1;
+    char *out = xmalloc(len + 1), *line = text;
+    size_t n = 0;
+    for (int first = 1; *line; first = 0) {
+        char *nl = strchr(line, '\n');
+        size_t l = nl ? (size_t)(nl - line + 1) : strlen(line);
+        if (first || (nl && strtol(line, NULL, 10) <= step)) {   /* drop a torn last line */
+            memcpy(out + n, line, l);
+            n += l;
+        }
+        line += l;
+    }
+    int rc = write_file_atomic(path, out, n, err, errlen);
+    free(text);
+    free(out);
+    return rc;
+}
+
+FILE *text_begin(TextFile *t) {
+    t->buf = NULL;
+    t->len = 0;
+    t->f = open_memstream(&t->buf, &t->len);
+    if (!t->f) FATAL("open_memstream failed");
+    return t->f;
+}
+
+int text_commit(TextFile *t, const char *dir, const char *name, char *err, size_t errlen) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fclose(t->f);
+    int rc = write_file_atomic(path, t->buf, t->len, err, errlen);
+    free(t->buf);
+    return rc;
+}

@@ -1,0 +1,462 @@
+/* ./train: trains the Transformer of MODEL.md on one task and logs, per layer and over
+   training, the token-clustering metrics of a fixed probe batch. See --help. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "data.h"
+#include "metrics.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+#include "rundir.h"
+#include "util.h"
+
+#ifndef GIT_COMMIT
+#define GIT_COMMIT "unknown"
+#endif
+#define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130
+
+/* Set by SIGINT/SIGTERM; a signal handler can only talk to the loop through a global. */
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+
+typedef struct {
+    Config cfg;
+    char dir[1100];
+    Dataset train, test;
+    Model model;
+    Optimizer opt;
+    int patch;                   /* 0 for token sequences */
+    long total_steps, steps_per_epoch, perm_epoch;
+    int threads;
+    float *patches;              /* (max_batch, n, in_dim) for images */
+    int32_t *tokens, *labels;    /* (max_batch, n), (max_batch) */
+    int32_t *perm;               /* (train.count) order of the current epoch */
+    FILE *train_csv, *eval_csv, *clusters_csv;
+} Trainer;
+
+static int usage_error(const char *msg) {
+    fprintf(stderr, "train: %s\nRun './train --help' for the list of flags.\n", msg);
+    return EXIT_USAGE;
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+static int load_data(Trainer *T, char *err, size_t errlen) {
+    const Config *c = &T->cfg;
+    if (strcmp(c->dataset, "fashion-mnist") == 0)
+        return data_load_idx(&T->train, &T->test, c->data_dir, err, errlen);
+    if (strcmp(c->dataset, "folder") == 0)
+        return data_load_folder(&T->train, &T->test, c->data_dir, err, errlen);
+    return data_synthetic(&T->train, &T->test, c->dataset, c->train_size, c->test_size,
+                          c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
+}
+
+static float residual_alpha(const Config *c) {
+    if (strcmp(c->residual_scale, "linear") == 0) return 1.0f / c->layers;
+    if (strcmp(c->residual_scale, "one") == 0) return 1.0f;
+    return (float)(1.0 / sqrt((double)c->layers));
+}
+
+/* The model's shape from the flags and the data; -1 with a reason if they do not fit. */
+static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
+    const Config *c = &T->cfg;
+    const Dataset *ds = &T->train;
+    *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .C = ds->num_classes,
+                      .M = c->mlp, .beta = (float)c->beta, .alpha = residual_alpha(c)};
+    if (c->d % c->heads != 0) {
+        snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d);
+        return -1;
+    }
+    if (ds->kind == DATA_SEQUENCES) {
+        s->tokens_input = 1;
+        s->n = ds->seq_len;
+        s->in_dim = ds->vocab;
+        return 0;
+    }
+    if (ds->height % c->patch || ds->width % c->patch) {
+        snprintf(err, errlen, "--patch %d does not divide the %dx%d images", c->patch,
+                 ds->height, ds->width);
+        return -1;
+    }
+    T->patch = c->patch;
+    s->n = (ds->height / c->patch) * (ds->width / c->patch);
+    s->in_dim = c->patch * c->patch * ds->channels;
+    if (s->n < 2) {
+        snprintf(err, errlen, "--patch %d leaves a single token; the metrics need n >= 2", c->patch);
+        return -1;
+    }
+    return 0;
+}
+
+static void default_run_dir(Trainer *T) {
+    const Config *c = &T->cfg;
+    if (*c->run_dir) {
+        snprintf(T->dir, sizeof T->dir, "%s", c->run_dir);
+    } else if (*c->name) {
+        snprintf(T->dir, sizeof T->dir, "runs/%s", c->name);
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(T->dir, sizeof T->dir, "runs/%s-ns%g-seed%ld-%s", c->dataset, c->noise_scale,
+                 c->seed, stamp);
+    }
+}
+
+static void alloc_batch(Trainer *T) {
+    const ModelShape *s = &T->model.s;
+    size_t B = T->model.max_batch;
+    T->patches = T->patch ? xmalloc(sizeof(float) * B * s->n * s->in_dim) : NULL;
+    T->tokens = T->patch ? NULL : xmalloc(sizeof(int32_t) * B * s->n);
+    T->labels = xmalloc(sizeof(int32_t) * B);
+    T->perm = xmalloc(sizeof(int32_t) * T->train.count);
+    T->perm_epoch = -1;
+}
+
+/* ---- batches, evaluation, metrics ----------------------------------------------------- */
+
+static void fill_batch(Trainer *T, const Dataset *ds, const int32_t *idx, int B) {
+    if (T->patch) data_patches(T->patches, ds, idx, B, T->patch);
+    else data_tokens(T->tokens, ds, idx, B);
+    data_labels(T->labels, ds, idx, B);
+}
+
+/* The examples of update `step`: a fresh permutation per epoch, drawn from the seed and
+   the epoch number alone, so a resumed run sees exactly the same batches. */
+static const int32_t *batch_indices(Trainer *T, long step) {
+    long epoch = step / T->steps_per_epoch;
+    if (epoch != T->perm_epoch) {
+        Rng r;
+        rng_seed_stream(&r, (uint64_t)T->cfg.seed, 1000 + (uint64_t)epoch);
+        for (int i = 0; i < T->train.count; i++) T->perm[i] = i;
+        rng_shuffle(&r, T->perm, T->train.count);
+        T->perm_epoch = epoch;
+    }
+    return T->perm + (step % T->steps_per_epoch) * T->cfg.batch;
+}
+
+static int count_correct(const float *logits, const int32_t *labels, int B, int C) {
+    int correct = 0;
+    for (int b = 0; b < B; b++) {
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (logits[b * C + c] > logits[b * C + best]) best = c;
+        correct += best == labels[b];
+    }
+    return correct;
+}
+
+/* Loss and accuracy on the whole test split, in chunks of max_batch. */
+static void evaluate(Trainer *T, double *loss, double *acc) {
+    Model *m = &T->model;
+    int32_t *idx = xmalloc(sizeof(int32_t) * m->max_batch);
+    double sum = 0.0;
+    long correct = 0;
+    for (int start = 0; start < T->test.count; start += m->max_batch) {
+        int B = T->test.count - start < m->max_batch ? T->test.count - start : m->max_batch;
+        for (int b = 0; b < B; b++) idx[b] = start + b;
+        fill_batch(T, &T->test, idx, B);
+        sum += model_forward(m, T->patches, T->tokens, T->labels, B) * B;
+        correct += count_correct(m->a.logits, T->labels, B, m->s.C);
+    }
+    free(idx);
+    *loss = sum / T->test.count;
+    *acc = (double)correct / T->test.count;
+}
+
+/* Metrics of every layer's token states on the probe batch (the first probe_size test
+   examples), from the activations the forward pass keeps anyway. */
+static void log_clusters(Trainer *T, long step) {
+    Model *m = &T->model;
+    int B = T->cfg.probe_size < T->test.count ? T->cfg.probe_size : T->test.count;
+    int32_t *idx = xmalloc(sizeof(int32_t) * B);
+    for (int b = 0; b < B; b++) idx[b] = b;
+    fill_batch(T, &T->test, idx, B);
+    model_forward(m, T->patches, T->tokens, NULL, B);
+    for (int l = 0; l <= m->s.L; l++) {
+        ClusterMetrics cm;
+        cluster_metrics(&cm, model_layer_states(m, l), B, m->s.n, m->s.d, T->cfg.delta);
+        fprintf(T->clusters_csv, "%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f\n", step, l,
+                cm.mean_cos, cm.mean_abs_cos, cm.frac_clustered, cm.frac_antipodal, cm.order,
+                cm.n_clusters, cm.stable_rank);
+    }
+    fflush(T->clusters_csv);
+    free(idx);
+}
+
+/* ---- files ---------------------------------------------------------------------------- */
+
+static int write_config(Trainer *T, char *err, size_t errlen) {
+    const ModelShape *s = &T->model.s;
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("{\n", f);
+    config_write_json(&T->cfg, f);
+    fprintf(f, "  \"alpha\": %.9g,\n  \"tokens\": %d,\n  \"input_dim\": %d,\n  \"classes\": %d,\n",
+            s->alpha, s->n, s->in_dim, s->C);
+    fprintf(f, "  \"train_examples\": %d,\n  \"test_examples\": %d,\n", T->train.count, T->test.count);
+    if (T->patch)
+        fprintf(f, "  \"image_height\": %d,\n  \"image_width\": %d,\n  \"image_channels\": %d,\n",
+                T->train.height, T->train.width, T->train.channels);
+    fprintf(f, "  \"total_steps\": %ld,\n  \"parameters\": %zu,\n  \"threads\": %d,\n",
+            T->total_steps, T->model.num_params, T->threads);
+    fprintf(f, "  \"git_commit\": \"%s\"\n}\n", GIT_COMMIT);
+    return text_commit(&tf, T->dir, "config.json", err, errlen);
+}
+
+static int save(Trainer *T, long step, char *err, size_t errlen) {
+    const Config *c = &T->cfg;
+    const ModelShape *s = &T->model.s;
+    char v[14][48];
+    snprintf(v[0], 48, "%d", s->d);
+    snprintf(v[1], 48, "%d", s->L);
+    snprintf(v[2], 48, "%d", s->H);
+    snprintf(v[3], 48, "%d", s->n);
+    snprintf(v[4], 48, "%d", T->patch);
+    snprintf(v[5], 48, "%.9g", s->beta);
+    snprintf(v[6], 48, "%.9g", s->alpha);
+    snprintf(v[7], 48, "%d", s->M);
+    snprintf(v[8], 48, "%.9g", c->noise_scale);
+    snprintf(v[9], 48, "%.9g", c->value_mean);
+    snprintf(v[10], 48, "%ld", c->seed);
+    snprintf(v[11], 48, "%d", s->C);
+    snprintf(v[12], 48, "%d", s->in_dim);
+    snprintf(v[13], 48, "%s", s->tokens_input ? "tokens" : "patches");
+    StMeta meta[] = {{"d", v[0]}, {"L", v[1]}, {"H", v[2]}, {"n", v[3]}, {"patch", v[4]},
+                     {"beta", v[5]}, {"alpha", v[6]}, {"mlp", v[7]}, {"noise_scale", v[8]},
+                     {"value_mean", v[9]}, {"seed", v[10]}, {"dataset", c->dataset},
+                     {"classes", v[11]}, {"input_dim", v[12]}, {"input", v[13]},
+                     {"residual_scale", c->residual_scale}};
+    return checkpoint_save(T->dir, &T->model, &T->opt, step, meta, sizeof meta / sizeof *meta,
+                           err, errlen);
+}
+
+static int write_summary(Trainer *T, const char *status, long step, double test_loss,
+                         double test_acc, double seconds, long steps_run, char *err, size_t errlen) {
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    double per_step = steps_run ? seconds / steps_run : 0.0;
+    fprintf(f, "{\n  \"status\": \"%s\",\n  \"step\": %ld,\n  \"total_steps\": %ld,\n", status,
+            step, T->total_steps);
+    if (test_acc >= 0)
+        fprintf(f, "  \"test_loss\": %.6f,\n  \"test_acc\": %.6f,\n", test_loss, test_acc);
+    fprintf(f, "  \"train_seconds\": %.3f,\n  \"steps_this_invocation\": %ld,\n", seconds, steps_run);
+    fprintf(f, "  \"ms_per_step\": %.3f,\n  \"samples_per_s\": %.1f,\n  \"threads\": %d\n}\n",
+            1e3 * per_step, per_step > 0 ? T->cfg.batch / per_step : 0.0, T->threads);
+    return text_commit(&tf, T->dir, "summary.json", err, errlen);
+}
+
+/* ---- the loop ------------------------------------------------------------------------- */
+
+/* What one update measured: the loss and accuracy of its batch (before the update). */
+typedef struct { double loss, acc, gnorm, seconds; float lr; } StepStats;
+
+static StepStats train_step(Trainer *T, long step) {
+    Model *m = &T->model;
+    const Config *c = &T->cfg;
+    StepStats st;
+    double t0 = now_seconds();
+    fill_batch(T, &T->train, batch_indices(T, step), c->batch);
+    model_zero_grad(m);
+    st.loss = model_forward(m, T->patches, T->tokens, T->labels, c->batch);
+    model_backward(m, T->patches, T->tokens, T->labels, c->batch);
+    st.gnorm = grad_norm(m->grads, m->num_params);
+    clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip);
+    st.lr = lr_at(step, T->total_steps, (float)c->lr, c->warmup, (float)c->min_lr,
+                  strcmp(c->schedule, "constant") == 0 ? SCHED_CONSTANT : SCHED_COSINE);
+    optim_step(&T->opt, m->params, m->grads, st.lr);
+    st.acc = (double)count_correct(m->a.logits, T->labels, c->batch, m->s.C) / c->batch;
+    st.seconds = now_seconds() - t0;
+    return st;
+}
+
+/* One row per --log-every updates with that update's own values (not a running mean), so
+   a resumed run writes exactly the rows an uninterrupted one would. */
+static void log_train_row(Trainer *T, long step, const StepStats *st) {
+    fprintf(T->train_csv, "%ld,%.4f,%.6f,%.6f,%.6g,%.6g,%.3f\n", step,
+            (double)step * T->cfg.batch / T->train.count, st->loss, st->acc, st->lr, st->gnorm,
+            1e3 * st->seconds);
+    fflush(T->train_csv);
+}
+
+static void format_duration(char *out, size_t len, double s) {
+    if (s < 60) snprintf(out, len, "%.0fs", s);
+    else if (s < 3600) snprintf(out, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(out, len, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static void progress(Trainer *T, long step, long start, double t_start, double loss, int last) {
+    static double last_print;   /* only throttles printing */
+    double now = now_seconds();
+    int tty = isatty(STDERR_FILENO);
+    if (!last && now - last_print < (tty ? 0.5 : 15.0)) return;
+    last_print = now;
+    double rate = (step - start) / fmax(now - t_start, 1e-9);
+    char eta[32];
+    format_duration(eta, sizeof eta, rate > 0 ? (T->total_steps - step) / rate : 0);
+    fprintf(stderr, "%sstep %ld/%ld (%.0f%%)  loss %.4f  %.1f steps/s  %.0f samples/s  ETA %s%s",
+            tty ? "\r" : "", step, T->total_steps, 100.0 * step / T->total_steps, loss, rate,
+            rate * T->cfg.batch, eta, tty && !last ? "   " : "\n");
+    fflush(stderr);
+}
+
+static int eval_and_log(Trainer *T, long step, double *loss, double *acc) {
+    evaluate(T, loss, acc);
+    fprintf(T->eval_csv, "%ld,%.6f,%.6f\n", step, *loss, *acc);
+    fflush(T->eval_csv);
+    if (isatty(STDERR_FILENO)) fputc('\n', stderr);
+    fprintf(stderr, "eval at step %ld: test loss %.4f, test accuracy %.4f\n", step, *loss, *acc);
+    return 0;
+}
+
+/* Runs updates start..total-1 and finishes the run. Returns the exit status. */
+static int run(Trainer *T, long start) {
+    const Config *c = &T->cfg;
+    char err[1024];
+    double t_start = now_seconds(), loss = NAN, acc = -1, test_loss = 0;
+    long step = start, last_eval = -1;
+    if (start == 0) log_clusters(T, 0);
+    while (step < T->total_steps && !stop_requested &&
+           !(c->stop_after > 0 && step - start >= c->stop_after)) {
+        StepStats st = train_step(T, step);
+        loss = st.loss;
+        step++;
+        if (step % c->log_every == 0 || step == T->total_steps) log_train_row(T, step, &st);
+        if (step % c->cluster_every == 0 || step == T->total_steps) log_clusters(T, step);
+        if (step % c->eval_every == 0 && step != T->total_steps) {
+            eval_and_log(T, step, &test_loss, &acc);
+            last_eval = step;
+            if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+        }
+        progress(T, step, start, t_start, loss, 0);
+    }
+    double seconds = now_seconds() - t_start;
+    progress(T, step, start, t_start, loss, 1);
+    const char *status = step >= T->total_steps ? "finished" : stop_requested ? "interrupted" : "stopped";
+    if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+    if (step >= T->total_steps && last_eval != step) eval_and_log(T, step, &test_loss, &acc);
+    if (step < T->total_steps) acc = -1;   /* the summary of an unfinished run has no test score */
+    if (write_summary(T, status, step, test_loss, acc, seconds, step - start, err, sizeof err) != 0)
+        return fprintf(stderr, "train: %s\n", err), 1;
+    if (step < T->total_steps)
+        fprintf(stderr, "%s at step %ld; checkpoint saved in %s; continue with: ./train --resume "
+                "--run-dir %s\n", status, step, T->dir, T->dir);
+    else
+        fprintf(stderr, "done: %s (test accuracy %.4f)\n", T->dir, acc);
+    return stop_requested ? EXIT_INTERRUPTED : 0;
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
+static int setup_threads(Trainer *T) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    T->threads = T->cfg.threads > 0 ? T->cfg.threads : (int)(cores > 0 ? cores : 1);
+    openblas_set_num_threads(T->threads);
+    return T->threads;
+}
+
+/* Resume: restore the saved settings, weights and optimizer state; drop log rows that
+   were written after the checkpoint. Returns the step to continue from, or -1. */
+static long restore(Trainer *T, char *err, size_t errlen) {
+    long step;
+    if (checkpoint_load(T->dir, &T->model, &T->opt, &step, err, errlen) != 0) return -1;
+    const char *csvs[] = {"train.csv", "eval.csv", "clusters.csv"};
+    for (int i = 0; i < 3; i++)
+        if (rundir_truncate_csv(T->dir, csvs[i], step, err, errlen) != 0) return -1;
+    return step;
+}
+
+static int read_saved_config(Trainer *T, char *err, size_t errlen) {
+    char path[1200];
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.json", T->dir);
+    char *json = (char *)read_whole_file(path, &len, err, errlen);
+    if (!json) return -1;
+    int rc = config_read_json(&T->cfg, json, err, errlen);
+    free(json);
+    return rc;
+}
+
+static OptConfig opt_config(const Config *c) {
+    OptKind k = strcmp(c->optimizer, "sgd") == 0 ? OPT_SGD
+              : strcmp(c->optimizer, "adamw") == 0 ? OPT_ADAMW : OPT_ADAM;
+    return (OptConfig){k, (float)c->momentum, (float)c->beta1, (float)c->beta2, (float)c->eps,
+                       (float)c->weight_decay};
+}
+
+int main(int argc, char **argv) {
+    static Trainer T;
+    char err[2048];
+    int rc = config_parse(&T.cfg, argc, argv, err, sizeof err);
+    if (rc == CONFIG_HELP) return config_help(stdout), 0;
+    if (rc != CONFIG_OK) return usage_error(err);
+    Config *c = &T.cfg;
+    if (c->resume && !*c->name && !*c->run_dir) return usage_error("--resume needs --name or --run-dir");
+    if (c->resume && c->force) return usage_error("--resume and --force exclude each other");
+    if (c->resume && config_check_resume_flags(c, err, sizeof err) != 0) return usage_error(err);
+    if (config_given(c, "steps") && config_given(c, "epochs")) return usage_error("give --steps or --epochs, not both");
+    if (strcmp(c->dataset, "folder") == 0 && !config_given(c, "data-dir") && !c->resume)
+        return usage_error("--dataset folder needs --data-dir ROOT (with ROOT/train and ROOT/test)");
+    default_run_dir(&T);
+    if (rundir_check(T.dir, c->resume, c->force, err, sizeof err) != 0) return usage_error(err);
+    if (c->resume && read_saved_config(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+    if (c->resume && config_given(c, "epochs")) c->steps = 0;   /* the new --epochs wins */
+    if (c->resume && config_given(c, "steps")) c->epochs = 0;
+    setup_threads(&T);
+
+    if (load_data(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+    ModelShape shape;
+    if (model_shape(&T, &shape, err, sizeof err) != 0) return usage_error(err);
+    if (c->batch > T.train.count) return usage_error("--batch is larger than the training set");
+    int max_batch = c->batch > 256 ? c->batch : 256;
+    if (c->probe_size > max_batch) max_batch = c->probe_size;
+    model_build(&T.model, shape, max_batch);
+    optim_init(&T.opt, opt_config(c), T.model.num_params);
+    alloc_batch(&T);
+    T.steps_per_epoch = T.train.count / c->batch;
+    T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
+
+    if (!c->resume && rundir_create(T.dir, c->force, err, sizeof err) != 0)
+        return fprintf(stderr, "train: %s\n", err), 1;
+    long start = 0;
+    if (c->resume) {
+        if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
+        if (start >= T.total_steps) {
+            fprintf(stderr, "train: %s is already at step %ld of %ld; give a larger --steps to "
+                    "train further\n", T.dir, start, T.total_steps);
+            return 0;
+        }
+    } else {
+        model_init(&T.model, (uint64_t)c->seed, (float)c->noise_scale, (float)c->value_mean);
+    }
+    if (write_config(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+    T.train_csv = rundir_open_csv(T.dir, "train.csv", "step,epoch,loss,acc,lr,grad_norm,ms", err, sizeof err);
+    T.eval_csv = T.train_csv ? rundir_open_csv(T.dir, "eval.csv", "step,test_loss,test_acc", err, sizeof err) : NULL;
+    T.clusters_csv = T.eval_csv ? rundir_open_csv(T.dir, "clusters.csv", "step,layer," METRICS_CSV_HEADER, err, sizeof err) : NULL;
+    if (!T.clusters_csv) return fprintf(stderr, "train: %s\n", err), 1;
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    fprintf(stderr, "train: %s, %s: d %d, L %d, H %d, n %d, mlp %d, noise-scale %g, %zu parameters, "
+            "%ld steps of %d, %d threads%s\n", T.dir, c->dataset, shape.d, shape.L, shape.H,
+            shape.n, shape.M, c->noise_scale, T.model.num_params, T.total_steps, c->batch,
+            T.threads, start ? " (resumed)" : "");
+    rc = run(&T, start);
+    fclose(T.train_csv);
+    fclose(T.eval_csv);
+    fclose(T.clusters_csv);
+    return rc;
+}

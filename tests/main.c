@@ -1,0 +1,33 @@
+/* Runs every test suite; prints one line per test and "N passed, N failed" last.
+   Usage: tests/run_tests [substring]   (runs only tests whose name contains it) */
+#include <stdio.h>
+#include <string.h>
+#include "check.h"
+
+int check_failures;
+
+extern const TestCase rng_tests[], grad_tests[], optim_tests[], init_tests[],
+    metrics_tests[], safetensors_tests[], data_tests[], train_tests[], cli_tests[];
+
+static const TestCase *const suites[] = {
+    rng_tests, grad_tests, optim_tests, init_tests, metrics_tests,
+    safetensors_tests, data_tests, train_tests, cli_tests,
+};
+
+int main(int argc, char **argv) {
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    int passed = 0, failed = 0;
+    for (size_t s = 0; s < sizeof suites / sizeof *suites; s++) {
+        for (const TestCase *t = suites[s]; t->name; t++) {
+            if (filter && !strstr(t->name, filter)) continue;
+            check_failures = 0;
+            fprintf(stderr, "  %-44s ...\n", t->name);
+            t->fn();
+            printf("%s %s\n", check_failures ? "FAIL" : "ok  ", t->name);
+            fflush(stdout);
+            if (check_failures) failed++; else passed++;
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed || passed == 0 ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+#define _POSIX_C_SOURCE 200809L
+#include "proc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "util.h"
+
+int run_cmd(const char *cmd, char *out, size_t outlen) {
+    char full[8192];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t n = 0;
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, p)) > 0) {
+        size_t take = n + got < outlen ? got : (outlen > n + 1 ? outlen - n - 1 : 0);
+        memcpy(out + n, buf, take);
+        n += take;
+    }
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void make_temp_dir(char *dir, size_t len) {
+    snprintf(dir, len, "/tmp/train-test-XXXXXX");
+    if (!mkdtemp(dir)) FATAL("mkdtemp failed");
+}
+
+char *slurp(const char *path) {
+    size_t len;
+    char err[512];
+    return (char *)read_whole_file(path, &len, err, sizeof err);
+}
+
+int files_equal(const char *a, const char *b) {
+    size_t la, lb;
+    char err[512];
+    unsigned char *x = read_whole_file(a, &la, err, sizeof err);
+    unsigned char *y = read_whole_file(b, &lb, err, sizeof err);
+    int eq = x && y && la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+double json_number(const char *json, const char *key) {
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}

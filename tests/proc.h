@@ -1,0 +1,16 @@
+/* Running ./train from tests: command output capture and file comparisons. */
+#ifndef PROC_H
+#define PROC_H
+#include <stddef.h>
+
+/* Runs a shell command, captures stdout+stderr into out (truncated), returns the exit code. */
+int run_cmd(const char *cmd, char *out, size_t outlen);
+/* A fresh directory under /tmp; the path is written into dir. */
+void make_temp_dir(char *dir, size_t len);
+/* 1 if both files exist and have identical bytes. */
+int files_equal(const char *a, const char *b);
+/* Reads a whole text file (malloc'd) or NULL. */
+char *slurp(const char *path);
+/* Value of a numeric "key": in a JSON text, or NAN. */
+double json_number(const char *json, const char *key);
+#endif

@@ -1,0 +1,118 @@
+/* The command line of ./train: help, bad flags and values, missing data, no clobbering. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "proc.h"
+
+static char out[1 << 16];
+
+#define TINY "--dataset majority --d 8 --layers 2 --steps 3 --train-size 200 --test-size 50 " \
+             "--batch 16 --threads 1 --probe-size 8"
+
+static void test_cli_help_lists_every_flag(void) {
+    int rc = run_cmd("./train --help", out, sizeof out);
+    CHECK(rc == 0, "--help exits 0, got %d", rc);
+    const char *flags[] = {"--dataset", "--data-dir", "--d ", "--layers", "--heads", "--patch",
+                           "--mlp", "--beta", "--residual-scale", "--noise-scale", "--value-mean",
+                           "--seed", "--optimizer", "--lr", "--momentum", "--weight-decay",
+                           "--warmup", "--schedule", "--clip", "--steps", "--epochs", "--batch",
+                           "--eval-every", "--log-every", "--cluster-every", "--probe-size",
+                           "--name", "--run-dir", "--threads", "--resume", "--force"};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        CHECK(strstr(out, flags[i]), "--help mentions %s", flags[i]);
+    CHECK(strstr(out, "[default: 1]") && strstr(out, "[default: 1e-3]"), "--help shows defaults");
+}
+
+static void expect_usage_error(const char *args, const char *message) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "./train --run-dir /tmp/train-test-never-created %s", args);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 2, "'%s' exits 2, got %d: %s", args, rc, out);
+    CHECK(strstr(out, message), "'%s' says '%s'; it said: %s", args, message, out);
+}
+
+static void test_cli_bad_flags_and_values(void) {
+    expect_usage_error("--no-such-flag 3", "unknown flag '--no-such-flag'");
+    expect_usage_error("--lr abc", "--lr: 'abc' is not a number");
+    expect_usage_error("--lr", "--lr needs a value");
+    expect_usage_error("--layers 0", "--layers: 0 is out of range");
+    expect_usage_error("--steps 1.5", "--steps: '1.5' is not a whole number");
+    expect_usage_error("--residual-scale cube", "--residual-scale: 'cube' is not one of sqrt|linear|one");
+    expect_usage_error("--optimizer lion", "is not one of sgd|adam|adamw");
+    expect_usage_error("--noise-scale -1", "out of range");
+    expect_usage_error("--heads 3", "--heads 3 does not divide --d 64");
+    expect_usage_error("--patch 5", "--patch 5 does not divide the 28x28 images");
+    expect_usage_error("--steps 10 --epochs 1", "not both");
+    expect_usage_error("stray", "unexpected argument 'stray'");
+    expect_usage_error("--force=1", "--force takes no value");
+    CHECK(run_cmd("test -e /tmp/train-test-never-created", out, sizeof out) != 0,
+          "no run directory is created for bad input");
+}
+
+static void test_cli_missing_dataset(void) {
+    int rc = run_cmd("./train --data-dir /nonexistent/fmnist --run-dir /tmp/train-test-never-created",
+                     out, sizeof out);
+    CHECK(rc == 1, "missing dataset exits 1, got %d", rc);
+    CHECK(strstr(out, "/nonexistent/fmnist/") && strstr(out, "No such file"),
+          "the error names the file: %s", out);
+    rc = run_cmd("./train --dataset folder --run-dir /tmp/train-test-never-created", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--data-dir"), "folder without --data-dir: %d %s", rc, out);
+}
+
+static void test_cli_no_clobbering(void) {
+    char root[256], cmd[1024], model[400], copy[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(cmd, sizeof cmd, "./train " TINY " --run-dir %s/run", root);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "first run: %s", out);
+    snprintf(model, sizeof model, "%s/run/model.safetensors", root);
+    snprintf(copy, sizeof copy, "%s/model.copy", root);
+    snprintf(cmd, sizeof cmd, "cp %s %s", model, copy);
+    run_cmd(cmd, out, sizeof out);
+    snprintf(cmd, sizeof cmd, "./train " TINY " --seed 9 --run-dir %s/run", root);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "already exists"), "second run refused: %d %s", rc, out);
+    CHECK(files_equal(model, copy), "the existing run is untouched");
+    snprintf(cmd, sizeof cmd, "./train " TINY " --seed 9 --run-dir %s/run --force", root);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "--force starts over: %s", out);
+    CHECK(!files_equal(model, copy), "--force replaced the weights");
+}
+
+static void test_cli_resume_errors(void) {
+    int rc = run_cmd("./train --resume --run-dir /tmp/train-test-never-created", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "nothing to resume"), "resume of nothing: %d %s", rc, out);
+    rc = run_cmd("./train --resume", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--resume needs --name or --run-dir"), "resume without a name: %s", out);
+    char root[256], cmd[1024];
+    make_temp_dir(root, sizeof root);
+    snprintf(cmd, sizeof cmd, "./train " TINY " --run-dir %s/run", root);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "first run: %s", out);
+    snprintf(cmd, sizeof cmd, "./train --resume --d 16 --run-dir %s/run", root);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--d cannot be changed with --resume"), "resume with --d: %d %s", rc, out);
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s/run", root);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "already at step 3"), "resume of a finished run: %d %s", rc, out);
+}
+
+static void test_cli_corrupt_checkpoint(void) {
+    char root[256], cmd[1024];
+    make_temp_dir(root, sizeof root);
+    snprintf(cmd, sizeof cmd, "./train " TINY " --run-dir %s/run", root);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "first run: %s", out);
+    snprintf(cmd, sizeof cmd, "truncate -s 100 %s/run/model.safetensors && "
+             "./train --resume --steps 6 --run-dir %s/run", root, root);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "model.safetensors"), "corrupt checkpoint named: %d %s", rc, out);
+}
+
+SUITE(cli_tests) = {
+    {"cli_help_lists_every_flag", test_cli_help_lists_every_flag},
+    {"cli_bad_flags_and_values", test_cli_bad_flags_and_values},
+    {"cli_missing_dataset", test_cli_missing_dataset},
+    {"cli_no_clobbering", test_cli_no_clobbering},
+    {"cli_resume_errors", test_cli_resume_errors},
+    {"cli_corrupt_checkpoint", test_cli_corrupt_checkpoint},
+    END_SUITE,
+};

@@ -1,0 +1,289 @@
+/* Finite-difference gradient checks: every op's backward, then the whole model.
+   Each op is reduced to a scalar f = sum_i r_i out_i (r random, accumulated in double);
+   central differences use the perturbation actually stored in fp32, so the only errors
+   are fp32 rounding of the forward and O(eps^2) truncation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model.h"
+#include "ops.h"
+#include "rng.h"
+#include "util.h"
+
+#define FD_EPS 1e-2f
+#define FD_MAX_POINTS 40     /* elements checked per tensor (spread over the tensor) */
+#define FD_TOL 2e-2          /* on |a - f| / max(|a| + |f|, floor) */
+#define FD_FLOOR 1e-3
+
+static float *randn(size_t n, double std, Rng *r) {
+    float *x = xmalloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(std * rng_normal(r));
+    return x;
+}
+
+/* An op under test: forward writes out from the inputs it captures in ctx. */
+typedef struct {
+    void (*forward)(void *ctx);
+    void *ctx;
+    const float *out;
+    size_t out_n;
+    const float *r;    /* projection weights (out_n) */
+    const double *value; /* if set, f is this double (a loss) instead of the projection */
+} Scalar;
+
+static double scalar_value(const Scalar *s) {
+    s->forward(s->ctx);
+    if (s->value) return *s->value;
+    double f = 0.0;
+    for (size_t i = 0; i < s->out_n; i++) f += (double)s->r[i] * s->out[i];
+    return f;
+}
+
+/* Compares the analytic gradient of f w.r.t. x with central differences. Returns the
+   worst relative error and counts failures into check_failures. */
+static double check_tensor(const char *name, float *x, size_t n, const float *analytic,
+                           const Scalar *s) {
+    double worst = 0.0;
+    size_t stride = n > FD_MAX_POINTS ? n / FD_MAX_POINTS : 1;
+    for (size_t i = 0; i < n; i += stride) {
+        float x0 = x[i];
+        x[i] = x0 + FD_EPS;
+        double fp = scalar_value(s), hp = x[i];
+        x[i] = x0 - FD_EPS;
+        double fm = scalar_value(s), hm = x[i];
+        x[i] = x0;
+        double fd = (fp - fm) / (hp - hm), a = analytic[i];
+        double rel = fabs(a - fd) / fmax(fabs(a) + fabs(fd), FD_FLOOR);
+        if (rel > worst) worst = rel;
+        CHECK(rel <= FD_TOL, "%s[%zu]: analytic %.6g, finite difference %.6g", name, i, a, fd);
+    }
+    scalar_value(s);   /* restore the forward caches to the unperturbed point */
+    fprintf(stderr, "    %-16s worst rel err %.2e\n", name, worst);
+    return worst;
+}
+
+/* ---- rmsnorm --------------------------------------------------------------------------- */
+
+typedef struct { float *x, *rstd, *y; int N, d; } NormCtx;
+static void norm_fwd(void *p) { NormCtx *c = p; rmsnorm_forward(c->x, c->rstd, c->y, c->N, c->d); }
+
+static void test_grad_rmsnorm(void) {
+    Rng r; rng_seed(&r, 11);
+    int N = 6, d = 10;
+    NormCtx c = {xmalloc(sizeof(float) * N * d), xmalloc(sizeof(float) * N), randn(N * d, 2.0, &r), N, d};
+    float *rproj = randn(N * d, 1.0, &r), *dy = xmalloc(sizeof(float) * N * d);
+    Scalar s = {norm_fwd, &c, c.x, (size_t)N * d, rproj, NULL};
+    scalar_value(&s);
+    rmsnorm_backward(dy, rproj, c.x, c.rstd, N, d);
+    check_tensor("rmsnorm dy", c.y, N * d, dy, &s);
+    free(c.x); free(c.rstd); free(c.y); free(rproj); free(dy);
+}
+
+/* ---- attention ------------------------------------------------------------------------- */
+
+typedef struct {
+    float *out, *q, *k, *v, *att, *X, *Wq, *Wk, *Wv;
+    int B, n, d, H; float beta;
+} AttCtx;
+
+static void att_fwd(void *p) {
+    AttCtx *c = p;
+    attention_forward(c->out, c->q, c->k, c->v, c->att, c->X, c->Wq, c->Wk, c->Wv,
+                      c->B, c->n, c->d, c->H, c->beta);
+}
+
+static void check_attention(int B, int n, int d, int H, float beta, uint64_t seed) {
+    Rng r; rng_seed(&r, seed);
+    size_t N = (size_t)B * n, Nd = N * d, dd = (size_t)d * d, nn = (size_t)B * H * n * n;
+    AttCtx c = {xmalloc(4 * Nd), xmalloc(4 * Nd), xmalloc(4 * Nd), xmalloc(4 * Nd),
+                xmalloc(4 * nn), randn(Nd, 1.0, &r), randn(dd, 1.0 / sqrt(d), &r),
+                randn(dd, 1.0 / sqrt(d), &r), randn(dd, 1.0 / sqrt(d), &r), B, n, d, H, beta};
+    float *rproj = randn(Nd, 1.0, &r);
+    float *dX = xcalloc(Nd, 4), *dWq = xcalloc(dd, 4), *dWk = xcalloc(dd, 4), *dWv = xcalloc(dd, 4);
+    float *dq = xmalloc(4 * Nd), *dk = xmalloc(4 * Nd), *dv = xmalloc(4 * Nd), *dS = xmalloc(4 * nn);
+    Scalar s = {att_fwd, &c, c.out, Nd, rproj, NULL};
+    scalar_value(&s);
+    attention_backward(dX, dWq, dWk, dWv, dq, dk, dv, dS, rproj, c.X, c.Wq, c.Wk, c.Wv,
+                       c.q, c.k, c.v, c.att, B, n, d, H, beta);
+    check_tensor("attention dX", c.X, Nd, dX, &s);
+    check_tensor("attention dWq", c.Wq, dd, dWq, &s);
+    check_tensor("attention dWk", c.Wk, dd, dWk, &s);
+    check_tensor("attention dWv", c.Wv, dd, dWv, &s);
+    float *bufs[] = {c.out, c.q, c.k, c.v, c.att, c.X, c.Wq, c.Wk, c.Wv, rproj, dX, dWq, dWk,
+                     dWv, dq, dk, dv, dS};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+}
+
+static void test_grad_attention_one_head(void) { check_attention(2, 5, 8, 1, 1.0f, 21); }
+static void test_grad_attention_multi_head_beta(void) { check_attention(3, 4, 12, 3, 2.5f, 22); }
+
+/* ---- MLP ------------------------------------------------------------------------------- */
+
+typedef struct { float *out, *h, *g, *X, *W1, *W2; int N, d, M; } MlpCtx;
+static void mlp_fwd(void *p) {
+    MlpCtx *c = p;
+    mlp_forward(c->out, c->h, c->g, c->X, c->W1, c->W2, c->N, c->d, c->M);
+}
+
+static void test_grad_mlp(void) {
+    Rng r; rng_seed(&r, 31);
+    int N = 5, d = 6, M = 9;
+    MlpCtx c = {xmalloc(4 * N * d), xmalloc(4 * N * M), xmalloc(4 * N * M), randn(N * d, 1.0, &r),
+                randn(d * M, 1.0 / sqrt(d), &r), randn(M * d, 1.0 / sqrt(M), &r), N, d, M};
+    float *rproj = randn(N * d, 1.0, &r);
+    float *dX = xcalloc(N * d, 4), *dW1 = xcalloc(d * M, 4), *dW2 = xcalloc(M * d, 4);
+    float *dg = xmalloc(4 * N * M), *dh = xmalloc(4 * N * M);
+    Scalar s = {mlp_fwd, &c, c.out, (size_t)N * d, rproj, NULL};
+    scalar_value(&s);
+    mlp_backward(dX, dW1, dW2, dg, dh, rproj, c.X, c.h, c.g, c.W1, c.W2, N, d, M);
+    check_tensor("mlp dX", c.X, N * d, dX, &s);
+    check_tensor("mlp dW1", c.W1, d * M, dW1, &s);
+    check_tensor("mlp dW2", c.W2, M * d, dW2, &s);
+    float *bufs[] = {c.out, c.h, c.g, c.X, c.W1, c.W2, rproj, dX, dW1, dW2, dg, dh};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+}
+
+/* ---- embedding, head, loss ------------------------------------------------------------- */
+
+typedef struct { float *out, *patches; int32_t *tokens; float *We, *pos; int B, n, in_dim, d; } EmbCtx;
+static void emb_fwd(void *p) {
+    EmbCtx *c = p;
+    embed_forward(c->out, c->patches, c->tokens, c->We, c->pos, c->B, c->n, c->in_dim, c->d);
+}
+
+static void check_embed(int use_tokens) {
+    Rng r; rng_seed(&r, 41 + use_tokens);
+    int B = 3, n = 4, in_dim = 5, d = 6;
+    int32_t tokens[12];
+    for (int i = 0; i < B * n; i++) tokens[i] = (int32_t)rng_below(&r, in_dim);
+    EmbCtx c = {xmalloc(4 * B * n * d), use_tokens ? NULL : randn(B * n * in_dim, 1.0, &r),
+                use_tokens ? tokens : NULL, randn(in_dim * d, 1.0, &r), randn(n * d, 1.0, &r),
+                B, n, in_dim, d};
+    float *rproj = randn(B * n * d, 1.0, &r);
+    float *dWe = xcalloc(in_dim * d, 4), *dpos = xcalloc(n * d, 4);
+    Scalar s = {emb_fwd, &c, c.out, (size_t)B * n * d, rproj, NULL};
+    scalar_value(&s);
+    embed_backward(dWe, dpos, rproj, c.patches, c.tokens, B, n, in_dim, d);
+    check_tensor(use_tokens ? "embed dE" : "embed dWe", c.We, in_dim * d, dWe, &s);
+    check_tensor("embed dpos", c.pos, n * d, dpos, &s);
+    free(c.out); free(c.patches); free(c.We); free(c.pos); free(rproj); free(dWe); free(dpos);
+}
+static void test_grad_embed_patches(void) { check_embed(0); }
+static void test_grad_embed_tokens(void) { check_embed(1); }
+
+typedef struct { float *logits, *pooled, *X, *Wc, *bc; int B, n, d, C; } HeadCtx;
+static void head_fwd(void *p) {
+    HeadCtx *c = p;
+    head_forward(c->logits, c->pooled, c->X, c->Wc, c->bc, c->B, c->n, c->d, c->C);
+}
+
+static void test_grad_head(void) {
+    Rng r; rng_seed(&r, 51);
+    int B = 3, n = 4, d = 5, C = 4;
+    HeadCtx c = {xmalloc(4 * B * C), xmalloc(4 * B * d), randn(B * n * d, 1.0, &r),
+                 randn(d * C, 1.0, &r), randn(C, 1.0, &r), B, n, d, C};
+    float *rproj = randn(B * C, 1.0, &r);
+    float *dX = xmalloc(4 * B * n * d), *dWc = xcalloc(d * C, 4), *dbc = xcalloc(C, 4);
+    float *dpooled = xmalloc(4 * B * d);
+    Scalar s = {head_fwd, &c, c.logits, (size_t)B * C, rproj, NULL};
+    scalar_value(&s);
+    head_backward(dX, dWc, dbc, dpooled, rproj, c.pooled, c.Wc, B, n, d, C);
+    check_tensor("head dX", c.X, B * n * d, dX, &s);
+    check_tensor("head dWc", c.Wc, d * C, dWc, &s);
+    check_tensor("head dbc", c.bc, C, dbc, &s);
+    free(c.logits); free(c.pooled); free(c.X); free(c.Wc); free(c.bc); free(rproj);
+    free(dX); free(dWc); free(dbc); free(dpooled);
+}
+
+typedef struct { float *probs, *logits; int32_t *labels; int B, C; double loss; } CeCtx;
+static void ce_fwd(void *p) {
+    CeCtx *c = p;
+    c->loss = crossentropy_forward(c->probs, c->logits, c->labels, c->B, c->C);
+}
+
+static void test_grad_crossentropy(void) {
+    Rng r; rng_seed(&r, 61);
+    int B = 4, C = 5;
+    int32_t labels[4] = {0, 3, 4, 1};
+    CeCtx c = {xmalloc(4 * B * C), randn(B * C, 2.0, &r), labels, B, C, 0.0};
+    float *dlogits = xmalloc(4 * B * C);
+    Scalar s = {ce_fwd, &c, NULL, 0, NULL, &c.loss};
+    scalar_value(&s);
+    crossentropy_backward(dlogits, c.probs, labels, B, C);
+    check_tensor("crossentropy", c.logits, B * C, dlogits, &s);
+    /* and the value itself: uniform logits give log(C) */
+    float zeros[20] = {0};
+    CHECK_CLOSE(crossentropy_forward(c.probs, zeros, labels, B, C), log(5.0), 1e-6, 0, "CE(0)");
+    free(c.probs); free(c.logits); free(dlogits);
+}
+
+/* ---- whole model ----------------------------------------------------------------------- */
+
+typedef struct { Model *m; const float *patches; const int32_t *tokens; const int32_t *labels; int B; double loss; } ModelCtx;
+static void model_fwd(void *p) {
+    ModelCtx *c = p;
+    c->loss = model_forward(c->m, c->patches, c->tokens, c->labels, c->B);
+}
+
+static void check_model(ModelShape sh, float noise_scale, float value_mean, uint64_t seed) {
+    Rng r; rng_seed(&r, seed);
+    int B = 3;
+    Model m;
+    model_build(&m, sh, B);
+    model_init(&m, seed, noise_scale, value_mean);
+    /* The head starts at zero, which would make every other gradient zero: randomize it. */
+    const TensorInfo *hw = model_find_tensor(&m, "head.weight");
+    for (size_t i = 0; i < (size_t)hw->rows * hw->cols + sh.C; i++)
+        m.params[hw->offset + i] = (float)rng_normal(&r);
+    float *patches = sh.tokens_input ? NULL : randn((size_t)B * sh.n * sh.in_dim, 1.0, &r);
+    int32_t tokens[64], labels[3];
+    for (int i = 0; i < B * sh.n; i++) tokens[i] = (int32_t)rng_below(&r, sh.in_dim);
+    for (int b = 0; b < B; b++) labels[b] = (int32_t)rng_below(&r, sh.C);
+    ModelCtx c = {&m, patches, sh.tokens_input ? tokens : NULL, labels, B, 0.0};
+    Scalar s = {model_fwd, &c, NULL, 0, NULL, &c.loss};
+    model_zero_grad(&m);
+    scalar_value(&s);
+    model_backward(&m, c.patches, c.tokens, labels, B);
+    for (int t = 0; t < m.num_tensors; t++) {
+        const TensorInfo *ti = &m.tensors[t];
+        check_tensor(ti->name, m.params + ti->offset, (size_t)ti->rows * ti->cols,
+                     m.grads + ti->offset, &s);
+    }
+    free(patches);
+    model_free(&m);
+}
+
+static void test_grad_model_images_mlp(void) {
+    ModelShape s = {.d = 8, .L = 3, .H = 2, .n = 4, .in_dim = 5, .tokens_input = 0, .C = 3,
+                    .M = 6, .beta = 1.3f, .alpha = 0.57735f};
+    check_model(s, 1.0f, 0.0f, 71);
+}
+
+static void test_grad_model_tokens_no_mlp(void) {
+    ModelShape s = {.d = 6, .L = 4, .H = 3, .n = 5, .in_dim = 7, .tokens_input = 1, .C = 4,
+                    .M = 0, .beta = 0.7f, .alpha = 1.0f};
+    check_model(s, 0.5f, 1.0f, 72);
+}
+
+static void test_grad_model_suppressed_noise(void) {
+    ModelShape s = {.d = 8, .L = 2, .H = 1, .n = 3, .in_dim = 4, .tokens_input = 0, .C = 2,
+                    .M = 0, .beta = 1.0f, .alpha = 0.5f};
+    check_model(s, 0.0f, 0.0f, 73);
+}
+
+SUITE(grad_tests) = {
+    {"grad_rmsnorm", test_grad_rmsnorm},
+    {"grad_attention_one_head", test_grad_attention_one_head},
+    {"grad_attention_multi_head_beta", test_grad_attention_multi_head_beta},
+    {"grad_mlp", test_grad_mlp},
+    {"grad_embed_patches", test_grad_embed_patches},
+    {"grad_embed_tokens", test_grad_embed_tokens},
+    {"grad_head", test_grad_head},
+    {"grad_crossentropy", test_grad_crossentropy},
+    {"grad_model_images_mlp", test_grad_model_images_mlp},
+    {"grad_model_tokens_no_mlp", test_grad_model_tokens_no_mlp},
+    {"grad_model_suppressed_noise", test_grad_model_suppressed_noise},
+    END_SUITE,
+};

@@ -1,0 +1,205 @@
+/* cluster_metrics on token sets whose metrics are known by hand. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "metrics.h"
+
+#define TOL 1e-9
+
+/* Compares every field of got against want with absolute tolerance tol. */
+static void check_metrics(const ClusterMetrics *got, const ClusterMetrics *want, double tol) {
+    CHECK_CLOSE(got->mean_cos, want->mean_cos, tol, 0, "mean_cos");
+    CHECK_CLOSE(got->mean_abs_cos, want->mean_abs_cos, tol, 0, "mean_abs_cos");
+    CHECK_CLOSE(got->frac_clustered, want->frac_clustered, tol, 0, "frac_clustered");
+    CHECK_CLOSE(got->frac_antipodal, want->frac_antipodal, tol, 0, "frac_antipodal");
+    CHECK_CLOSE(got->order, want->order, tol, 0, "order");
+    CHECK_CLOSE(got->n_clusters, want->n_clusters, tol, 0, "n_clusters");
+    CHECK_CLOSE(got->stable_rank, want->stable_rank, tol, 0, "stable_rank");
+}
+
+/* Deterministic test data without shared state: a 64-bit LCG mapped to (-1, 1). */
+static float lcg_uniform(uint64_t *state) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*state >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+}
+
+/* Row i of the 4x4 Sylvester-Hadamard matrix divided by 2: orthonormal, entries +-0.5. */
+static float hadamard4(int i, int k) {
+    int bits = i & k, parity = 0;
+    for (; bits; bits >>= 1) parity ^= bits & 1;
+    return parity ? -0.5f : 0.5f;
+}
+
+static void test_all_tokens_equal(void) {
+    enum { n = 5, d = 3 };
+    float X[n * d];
+    for (int i = 0; i < n; i++) { X[i * d] = 0.3f; X[i * d + 1] = -1.7f; X[i * d + 2] = 2.0f; }
+    ClusterMetrics m, want = {1, 1, 1, 0, 1, 1, 1};
+    cluster_metrics(&m, X, 1, n, d, 0.01);
+    check_metrics(&m, &want, TOL);
+}
+
+static void test_antipodal_pair(void) {
+    float X[2 * 3] = {1, 2, 3, -1, -2, -3};
+    ClusterMetrics m, want = {-1, 1, 0, 1, 0, 2, 1};
+    cluster_metrics(&m, X, 1, 2, 3, 0.01);
+    check_metrics(&m, &want, TOL);
+}
+
+/* Four orthonormal tokens (Hadamard rows, not axis-aligned) in d = 6. */
+static void test_orthonormal_tokens(void) {
+    enum { n = 4, d = 6 };
+    float X[n * d] = {0};
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++) X[i * d + k + 1] = hadamard4(i, k);
+    ClusterMetrics m, want = {0, 0, 0, 0, 0.5, n, n};
+    cluster_metrics(&m, X, 1, n, d, 0.01);
+    check_metrics(&m, &want, TOL);
+}
+
+/* Tokens a, a, a, -a: 3 pairs at c = 1 and 3 at c = -1 out of 6; mean u = 2a/4. */
+static void test_antipodal_groups_3_and_1(void) {
+    enum { n = 4, d = 3 };
+    float a[d] = {0.6f, -0.8f, 2.0f}, X[n * d];
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < d; k++) X[i * d + k] = i < 3 ? a[k] : -a[k];
+    ClusterMetrics m, want = {0, 1, 0.5, 0.5, 0.5, 2, 1};
+    cluster_metrics(&m, X, 1, n, d, 0.01);
+    check_metrics(&m, &want, TOL);
+}
+
+/* Multiplying every token by 7 changes no metric (cosines and stable rank are scale-free). */
+static void test_scale_invariance(void) {
+    enum { n = 8, d = 5 };
+    float X[n * d], Y[n * d];
+    uint64_t st = 42;
+    for (int i = 0; i < n * d; i++) { X[i] = lcg_uniform(&st); Y[i] = 7 * X[i]; }
+    ClusterMetrics mx, my;
+    cluster_metrics(&mx, X, 1, n, d, 0.3);
+    cluster_metrics(&my, Y, 1, n, d, 0.3);
+    check_metrics(&my, &mx, 1e-6);
+    CHECK(mx.mean_abs_cos > 0.05 && mx.stable_rank > 1.5, "random tokens should be generic");
+}
+
+/* B = 2: example 0 all equal, example 1 orthonormal. Each metric is the mean of the two. */
+static void test_batch_average(void) {
+    enum { n = 4, d = 4 };
+    float X[2 * n * d];
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < d; k++) {
+            X[i * d + k] = (float)(k + 1);
+            X[n * d + i * d + k] = hadamard4(i, k);
+        }
+    ClusterMetrics m0, m1, m;
+    cluster_metrics(&m0, X, 1, n, d, 0.01);
+    cluster_metrics(&m1, X + n * d, 1, n, d, 0.01);
+    cluster_metrics(&m, X, 2, n, d, 0.01);
+    ClusterMetrics want = {0.5, 0.5, 0.5, 0, 0.75, 2.5, 2.5};
+    check_metrics(&m, &want, TOL);
+    ClusterMetrics mean = {
+        (m0.mean_cos + m1.mean_cos) / 2, (m0.mean_abs_cos + m1.mean_abs_cos) / 2,
+        (m0.frac_clustered + m1.frac_clustered) / 2, (m0.frac_antipodal + m1.frac_antipodal) / 2,
+        (m0.order + m1.order) / 2, (m0.n_clusters + m1.n_clusters) / 2,
+        (m0.stable_rank + m1.stable_rank) / 2};
+    check_metrics(&m, &mean, 1e-12);
+}
+
+/* Two tokens at cosine 0.995 are clustered for delta 0.01 but not for delta 0.001;
+   the mirrored pair at -0.995 is antipodal for delta 0.01 only. */
+static void test_delta_threshold(void) {
+    float c = 0.995f, s = sqrtf(1 - c * c);
+    float near[4] = {1, 0, c, s}, far[4] = {1, 0, -c, s};
+    ClusterMetrics m;
+    cluster_metrics(&m, near, 1, 2, 2, 0.01);
+    CHECK_CLOSE(m.mean_cos, 0.995, 1e-6, 0, "cosine of the pair");
+    CHECK(m.frac_clustered == 1 && m.n_clusters == 1, "delta 0.01: clustered %g, groups %g",
+          m.frac_clustered, m.n_clusters);
+    cluster_metrics(&m, near, 1, 2, 2, 0.001);
+    CHECK(m.frac_clustered == 0 && m.n_clusters == 2, "delta 0.001: clustered %g, groups %g",
+          m.frac_clustered, m.n_clusters);
+    cluster_metrics(&m, far, 1, 2, 2, 0.01);
+    CHECK(m.frac_antipodal == 1 && m.frac_clustered == 0, "delta 0.01: antipodal %g", m.frac_antipodal);
+    cluster_metrics(&m, far, 1, 2, 2, 0.001);
+    CHECK(m.frac_antipodal == 0, "delta 0.001: antipodal %g", m.frac_antipodal);
+}
+
+/* Angles 0, 0.1, 0.2 rad with delta 0.01: neighbours are joined (cos 0.995 > 0.99), the
+   ends are not (cos 0.980), yet single linkage makes one group. */
+static void test_single_linkage_chain(void) {
+    float X[3 * 2];
+    for (int i = 0; i < 3; i++) { X[2 * i] = cosf(0.1f * i); X[2 * i + 1] = sinf(0.1f * i); }
+    ClusterMetrics m;
+    cluster_metrics(&m, X, 1, 3, 2, 0.01);
+    CHECK_CLOSE(m.frac_clustered, 2.0 / 3, TOL, 0, "frac_clustered");
+    CHECK_CLOSE(m.n_clusters, 1, TOL, 0, "n_clusters");
+}
+
+/* Tokens a, a, 0: the zero token has u = 0, so c = 1, 0, 0; mean u = 2 a/|a| / 3;
+   it is a group of its own; X has rank 1. */
+static void test_zero_token(void) {
+    float X[3 * 2] = {3, 4, 3, 4, 0, 0};
+    ClusterMetrics m, want = {1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 2.0 / 3, 2, 1};
+    cluster_metrics(&m, X, 1, 3, 2, 0.01);
+    check_metrics(&m, &want, TOL);
+}
+
+/* X = H diag(4, 3, 2, 1) / 2 (H Hadamard): singular values 4, 3, 2, 1 but a full, non-diagonal
+   Gram matrix, so stable_rank = (16 + 9 + 4 + 1) / 16. */
+static void test_stable_rank_known_spectrum(void) {
+    enum { n = 4, d = 7 };
+    float X[n * d] = {0}, sv[4] = {4, 3, 2, 1};
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++) X[i * d + 2 + k] = hadamard4(i, k) * sv[k];
+    ClusterMetrics m;
+    cluster_metrics(&m, X, 1, n, d, 0.01);
+    CHECK_CLOSE(m.stable_rank, 30.0 / 16, 1e-12, 0, "stable_rank");
+}
+
+/* Random X (n = 24, d = 40): stable rank against |X|_2^2 from long power iteration. */
+static void test_stable_rank_random(void) {
+    enum { n = 24, d = 40 };
+    float X[n * d];
+    uint64_t st = 7;
+    for (int i = 0; i < n * d; i++) X[i] = lcg_uniform(&st) + (i % d == 0 ? 0.5f : 0);
+    double G[n * n], v[n], w[n], frob = 0, lambda = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int k = 0; k < d; k++) s += (double)X[i * d + k] * X[j * d + k];
+            G[i * n + j] = s;
+        }
+    for (int i = 0; i < n; i++) { frob += G[i * n + i]; v[i] = 1; }
+    for (int it = 0; it < 20000; it++) {
+        double norm = 0;
+        for (int i = 0; i < n; i++) {
+            w[i] = 0;
+            for (int j = 0; j < n; j++) w[i] += G[i * n + j] * v[j];
+            norm += w[i] * w[i];
+        }
+        norm = sqrt(norm);
+        lambda = 0;
+        for (int i = 0; i < n; i++) { lambda += v[i] * w[i]; v[i] = w[i] / norm; }
+    }
+    ClusterMetrics m;
+    cluster_metrics(&m, X, 1, n, d, 0.01);
+    CHECK_CLOSE(m.stable_rank, frob / lambda, 0, 1e-10, "stable_rank vs power iteration");
+    CHECK(m.stable_rank > 1.5 && m.stable_rank < n, "generic stable rank, got %g", m.stable_rank);
+}
+
+SUITE(metrics_tests) = {
+    {"metrics_all_tokens_equal", test_all_tokens_equal},
+    {"metrics_antipodal_pair", test_antipodal_pair},
+    {"metrics_orthonormal_tokens", test_orthonormal_tokens},
+    {"metrics_antipodal_groups_3_and_1", test_antipodal_groups_3_and_1},
+    {"metrics_scale_invariance", test_scale_invariance},
+    {"metrics_batch_average", test_batch_average},
+    {"metrics_delta_threshold", test_delta_threshold},
+    {"metrics_single_linkage_chain", test_single_linkage_chain},
+    {"metrics_zero_token", test_zero_token},
+    {"metrics_stable_rank_known_spectrum", test_stable_rank_known_spectrum},
+    {"metrics_stable_rank_random", test_stable_rank_random},
+    END_SUITE
+};
