@@ -10,8 +10,9 @@
 
    The top eigenvalue comes from a Householder reduction of the n x n Gram matrix to
    tridiagonal form followed by Sturm-sequence bisection: O(n^3) with a small constant, and
-   accurate to rounding for any spectrum (power iteration can stall when the top two
-   eigenvalues are close; cyclic Jacobi is ~10x more work at n = 16..64). */
+   accurate to rounding for any spectrum (power iteration stalls when the top two
+   eigenvalues are close; cyclic Jacobi needs several O(n^3) sweeps). Plain double loops:
+   cblas_dsyrk for the Gram matrix saved under 25% at n = 64, d = 256 when measured. */
 #include "metrics.h"
 
 #include <float.h>

@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,31 +216,39 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
     return text_commit(&tf, T->dir, "config.json", err, errlen);
 }
 
+/* Checkpoint metadata: the model config as strings, so a checkpoint alone says how to run it. */
+typedef struct { StMeta kv[20]; char text[20][64]; int n; } MetaList;
+
+static void meta_add(MetaList *ml, const char *key, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ml->text[ml->n], sizeof ml->text[0], fmt, ap);
+    va_end(ap);
+    ml->kv[ml->n] = (StMeta){key, ml->text[ml->n]};
+    ml->n++;
+}
+
 static int save(Trainer *T, long step, char *err, size_t errlen) {
     const Config *c = &T->cfg;
     const ModelShape *s = &T->model.s;
-    char v[14][48];
-    snprintf(v[0], 48, "%d", s->d);
-    snprintf(v[1], 48, "%d", s->L);
-    snprintf(v[2], 48, "%d", s->H);
-    snprintf(v[3], 48, "%d", s->n);
-    snprintf(v[4], 48, "%d", T->patch);
-    snprintf(v[5], 48, "%.9g", s->beta);
-    snprintf(v[6], 48, "%.9g", s->alpha);
-    snprintf(v[7], 48, "%d", s->M);
-    snprintf(v[8], 48, "%.9g", c->noise_scale);
-    snprintf(v[9], 48, "%.9g", c->value_mean);
-    snprintf(v[10], 48, "%ld", c->seed);
-    snprintf(v[11], 48, "%d", s->C);
-    snprintf(v[12], 48, "%d", s->in_dim);
-    snprintf(v[13], 48, "%s", s->tokens_input ? "tokens" : "patches");
-    StMeta meta[] = {{"d", v[0]}, {"L", v[1]}, {"H", v[2]}, {"n", v[3]}, {"patch", v[4]},
-                     {"beta", v[5]}, {"alpha", v[6]}, {"mlp", v[7]}, {"noise_scale", v[8]},
-                     {"value_mean", v[9]}, {"seed", v[10]}, {"dataset", c->dataset},
-                     {"classes", v[11]}, {"input_dim", v[12]}, {"input", v[13]},
-                     {"residual_scale", c->residual_scale}};
-    return checkpoint_save(T->dir, &T->model, &T->opt, step, meta, sizeof meta / sizeof *meta,
-                           err, errlen);
+    MetaList ml = {.n = 0};
+    meta_add(&ml, "d", "%d", s->d);
+    meta_add(&ml, "L", "%d", s->L);
+    meta_add(&ml, "H", "%d", s->H);
+    meta_add(&ml, "n", "%d", s->n);
+    meta_add(&ml, "patch", "%d", T->patch);
+    meta_add(&ml, "beta", "%.9g", s->beta);
+    meta_add(&ml, "alpha", "%.9g", s->alpha);
+    meta_add(&ml, "residual_scale", "%s", c->residual_scale);
+    meta_add(&ml, "mlp", "%d", s->M);
+    meta_add(&ml, "noise_scale", "%.9g", c->noise_scale);
+    meta_add(&ml, "value_mean", "%.9g", c->value_mean);
+    meta_add(&ml, "seed", "%ld", c->seed);
+    meta_add(&ml, "dataset", "%s", c->dataset);
+    meta_add(&ml, "classes", "%d", s->C);
+    meta_add(&ml, "input", "%s", s->tokens_input ? "tokens" : "patches");
+    meta_add(&ml, "input_dim", "%d", s->in_dim);
+    return checkpoint_save(T->dir, &T->model, &T->opt, step, ml.kv, ml.n, err, errlen);
 }
 
 static int write_summary(Trainer *T, const char *status, long step, double test_loss,

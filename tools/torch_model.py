@@ -35,8 +35,24 @@ def _limit_blas_threads_from_argv():
         os.environ.setdefault(var, n)
 
 
+def _keep_freed_memory():
+    """glibc returns every freed block above 128 KiB to the kernel, so each (128, 16, 64)
+    activation costs fresh zeroed pages: ~4000 page faults and a third of the time per
+    step. Raise the mmap and trim thresholds so freed blocks are reused."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
+        libc.mallopt(M_TOP_PAD, 64 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
     _limit_blas_threads_from_argv()
+    _keep_freed_memory()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
