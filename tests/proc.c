@@ -27,9 +27,23 @@ int run_cmd(const char *cmd, char *out, size_t outlen) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Temp dirs made by the tests, removed when the test binary exits. */
+static char made[64][256];
+static int n_made;
+
+static void remove_made_dirs(void) {
+    char cmd[300];
+    for (int i = 0; i < n_made; i++) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", made[i]);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", made[i]);
+    }
+}
+
 void make_temp_dir(char *dir, size_t len) {
-    snprintf(dir, len, "/tmp/train-test-XXXXXX");
+    snprintf(dir, len < 256 ? len : 256, "/tmp/train-test-XXXXXX");
     if (!mkdtemp(dir)) FATAL("mkdtemp failed");
+    if (n_made == 0) atexit(remove_made_dirs);
+    if (n_made < 64) snprintf(made[n_made++], sizeof made[0], "%s", dir);
 }
 
 char *slurp(const char *path) {
