@@ -34,7 +34,7 @@ static int n_made;
 static void remove_made_dirs(void) {
     char cmd[300];
     for (int i = 0; i < n_made; i++) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", made[i]);
+        snprintf(cmd, sizeof cmd, "rm -rf '%.255s'", made[i]);
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", made[i]);
     }
 }
