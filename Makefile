@@ -1,7 +1,7 @@
 # Deep Transformer trainer in C. `make run` trains the default model; `make test` tests.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Iinclude -I/usr/include/stb
+CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -Iinclude -I/usr/include/stb
 LDLIBS  := -lopenblas -lstb -lm
 # Debian packages the build, the default dataset and the tests need.
 DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist

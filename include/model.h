@@ -50,6 +50,8 @@ typedef struct {
     float *dpooled, *dlogits;/* (B, d), (B, C) */
 } Activations;
 
+#define MODEL_MAX_SHARDS 64
+
 typedef struct {
     ModelShape s;
     size_t num_params;
@@ -59,10 +61,14 @@ typedef struct {
     TensorInfo *tensors;   /* names of MODEL.md, in block order */
     int max_batch;
     Activations a;
+    int shards;            /* the batch is split into this many parts, one thread each */
+    float *shard_grads[MODEL_MAX_SHARDS - 1];  /* weight gradients of shards 1.. (shard 0: grads) */
+    Params gs[MODEL_MAX_SHARDS];               /* views: gs[0] = g, gs[k] into shard_grads[k-1] */
 } Model;
 
-/* Builds the layout and allocates parameters, gradients and activations (zeroed). */
-void model_build(Model *m, ModelShape s, int max_batch);
+/* Builds the layout and allocates parameters, gradients and activations (zeroed).
+   shards: threads that split each batch (OpenBLAS should then run single-threaded). */
+void model_build(Model *m, ModelShape s, int max_batch, int shards);
 void model_free(Model *m);
 
 /* Initialization of MODEL.md, every draw from one seed. */

@@ -48,6 +48,8 @@ void head_backward(float *dX, float *dWc, float *dbc, float *dpooled, const floa
 
 /* Mean cross-entropy over the batch (double accumulation); probs (B, C) cached. */
 double crossentropy_forward(float *probs, const float *logits, const int32_t *labels, int B, int C);
-/* dlogits = (probs - onehot) / B. */
-void crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int B, int C);
+/* dlogits = (probs - onehot) / B_total for B rows of a batch of B_total (the loss is the
+   mean over the whole batch). */
+void crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int B,
+                           int C, int B_total);
 #endif

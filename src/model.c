@@ -100,16 +100,23 @@ static void alloc_activations(Model *m) {
     a->dlogits = zeros(B * s->C);
 }
 
-void model_build(Model *m, ModelShape s, int max_batch) {
+void model_build(Model *m, ModelShape s, int max_batch, int shards) {
     if (s.d % s.H != 0) FATAL("d=%d is not divisible by heads=%d", s.d, s.H);
+    if (shards < 1 || shards > MODEL_MAX_SHARDS) FATAL("shards=%d out of [1, %d]", shards, MODEL_MAX_SHARDS);
     memset(m, 0, sizeof *m);
     m->s = s;
     m->max_batch = max_batch;
+    m->shards = shards;
     build_layout(m);
     m->params = zeros(m->num_params);
     m->grads = zeros(m->num_params);
     point_params(m, &m->w, m->params);
     point_params(m, &m->g, m->grads);
+    m->gs[0] = m->g;
+    for (int k = 1; k < shards; k++) {
+        m->shard_grads[k - 1] = zeros(m->num_params);
+        point_params(m, &m->gs[k], m->shard_grads[k - 1]);
+    }
     alloc_activations(m);
 }
 
@@ -123,6 +130,10 @@ void model_free(Model *m) {
     free(m->grads);
     free(m->w.layers);
     free(m->g.layers);
+    for (int k = 1; k < m->shards; k++) {
+        free(m->shard_grads[k - 1]);
+        free(m->gs[k].layers);
+    }
     free(m->tensors);
     memset(m, 0, sizeof *m);
 }
@@ -168,44 +179,99 @@ void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean) {
 
 /* ---- Forward and backward ------------------------------------------------------------ */
 
+/* ---- Forward and backward ------------------------------------------------------------
+   The batch is cut into shards of consecutive examples, one per thread. A shard works on
+   its own rows of the shared activation arrays (an Activations view whose pointers start
+   at its first example) and accumulates weight gradients into its own block; the blocks
+   are summed in shard order, so a given thread count always gives the same bits. */
+
 static size_t rows_stride(const Model *m) { return (size_t)m->max_batch * m->s.n; }
+static size_t att_stride(const Model *m) { return (size_t)m->max_batch * m->s.H * m->s.n * m->s.n; }
 
-static float *state(const Model *m, int l) { return m->a.x + (size_t)l * rows_stride(m) * m->s.d; }
-
-/* State after the attention sublayer of layer l: its own buffer with an MLP, else x[l+1]. */
-static float *attn_state(const Model *m, int l) {
-    return m->s.M > 0 ? m->a.xa + (size_t)l * rows_stride(m) * m->s.d : state(m, l + 1);
+static float *state(const Model *m, const Activations *a, int l) {
+    return a->x + (size_t)l * rows_stride(m) * m->s.d;
 }
 
-const float *model_layer_states(const Model *m, int l) { return state(m, l); }
+/* State after the attention sublayer of layer l: its own buffer with an MLP, else x[l+1]. */
+static float *attn_state(const Model *m, const Activations *a, int l) {
+    return m->s.M > 0 ? a->xa + (size_t)l * rows_stride(m) * m->s.d : state(m, a, l + 1);
+}
+
+const float *model_layer_states(const Model *m, int l) { return state(m, &m->a, l); }
+
+/* The view of the activations of examples b0, b0+1, ...: every array offset to row b0. */
+static Activations shard_view(const Model *m, int b0) {
+    const Activations *a = &m->a;
+    size_t r = (size_t)b0 * m->s.n, d = m->s.d, M = m->s.M, hnn = (size_t)m->s.H * m->s.n * m->s.n;
+    size_t C = m->s.C;
+    Activations v = *a;
+    v.x = a->x + r * d;
+    v.rstd0 = a->rstd0 + r;
+    v.q = a->q + r * d;
+    v.k = a->k + r * d;
+    v.v = a->v + r * d;
+    v.att = a->att + b0 * hnn;
+    v.xa = a->xa ? a->xa + r * d : NULL;
+    v.rstd_a = a->rstd_a + r;
+    v.h = a->h ? a->h + r * M : NULL;
+    v.g = a->g ? a->g + r * M : NULL;
+    v.rstd_m = a->rstd_m ? a->rstd_m + r : NULL;
+    v.pooled = a->pooled + b0 * d;
+    v.logits = a->logits + b0 * C;
+    v.probs = a->probs + b0 * C;
+    v.tmp = a->tmp + r * d;
+    v.dx = a->dx + r * d;
+    v.dy = a->dy + r * d;
+    v.dq = a->dq + r * d;
+    v.dk = a->dk + r * d;
+    v.dv = a->dv + r * d;
+    v.dS = a->dS + b0 * hnn;
+    v.dg = a->dg ? a->dg + r * M : NULL;
+    v.dh = a->dh ? a->dh + r * M : NULL;
+    v.dpooled = a->dpooled + b0 * d;
+    v.dlogits = a->dlogits + b0 * C;
+    return v;
+}
+
+/* Inputs of the examples from b0 on. */
+typedef struct { const float *patches; const int32_t *tokens; const int32_t *labels; } Inputs;
+
+static Inputs shard_inputs(const Model *m, Inputs in, int b0) {
+    size_t r = (size_t)b0 * m->s.n;
+    return (Inputs){in.patches ? in.patches + r * m->s.in_dim : NULL,
+                    in.tokens ? in.tokens + r : NULL, in.labels ? in.labels + b0 : NULL};
+}
+
+/* Examples [b0, b1) of shard k of K for a batch of B (the first B % K shards get one more). */
+static void shard_range(int B, int K, int k, int *b0, int *b1) {
+    int q = B / K, rem = B % K;
+    *b0 = k * q + (k < rem ? k : rem);
+    *b1 = *b0 + q + (k < rem);
+}
 
 /* y = a + alpha * b, in place into a. */
 static void residual_add(float *a, const float *b, float alpha, size_t count) {
     for (size_t i = 0; i < count; i++) a[i] += alpha * b[i];
 }
 
-double model_forward(Model *m, const float *patches, const int32_t *tokens,
-                    const int32_t *labels, int B) {
+/* Forward of B examples on the view a; returns the mean cross-entropy over them. */
+static double forward_shard(const Model *m, const Activations *a, Inputs in, int B) {
     const ModelShape *s = &m->s;
-    Activations *a = &m->a;
-    if (B > m->max_batch) FATAL("batch %d exceeds max_batch %d", B, m->max_batch);
     int N = B * s->n, d = s->d;
     size_t S = rows_stride(m), Nd = (size_t)N * d;
-
-    embed_forward(state(m, 0), patches, tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
-    rmsnorm_forward(state(m, 0), a->rstd0, state(m, 0), N, d);
+    embed_forward(state(m, a, 0), in.patches, in.tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
+    rmsnorm_forward(state(m, a, 0), a->rstd0, state(m, a, 0), N, d);
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
-        size_t att_off = (size_t)l * m->max_batch * s->H * s->n * s->n;
-        float *xa = attn_state(m, l);
+        float *x = state(m, a, l), *xa = attn_state(m, a, l);
         attention_forward(a->tmp, a->q + l * S * d, a->k + l * S * d, a->v + l * S * d,
-                          a->att + att_off, state(m, l), p->q, p->k, p->v, B, s->n, d, s->H,
+                          a->att + l * att_stride(m), x, p->q, p->k, p->v, B, s->n, d, s->H,
                           s->beta);
-        memcpy(xa, state(m, l), sizeof(float) * Nd);
+        memcpy(xa, x, sizeof(float) * Nd);
         residual_add(xa, a->tmp, s->alpha, Nd);
         rmsnorm_forward(xa, a->rstd_a + l * S, xa, N, d);
         if (s->M > 0) {
-            float *out = state(m, l + 1);
+            float *out = state(m, a, l + 1);
             mlp_forward(a->tmp, a->h + l * S * s->M, a->g + l * S * s->M, xa, p->w1, p->w2,
                         N, d, s->M);
             memcpy(out, xa, sizeof(float) * Nd);
@@ -213,48 +279,86 @@ double model_forward(Model *m, const float *patches, const int32_t *tokens,
             rmsnorm_forward(out, a->rstd_m + l * S, out, N, d);
         }
     }
-    head_forward(a->logits, a->pooled, state(m, s->L), m->w.head_w, m->w.head_b, B, s->n, d, s->C);
-    double loss = crossentropy_forward(a->probs, a->logits, labels, B, s->C);
-    return labels ? loss : 0.0;
+    head_forward(a->logits, a->pooled, state(m, a, s->L), m->w.head_w, m->w.head_b, B, s->n, d, s->C);
+    return crossentropy_forward(a->probs, a->logits, in.labels, B, s->C);
+}
+
+double model_forward(Model *m, const float *patches, const int32_t *tokens,
+                     const int32_t *labels, int B) {
+    if (B > m->max_batch) FATAL("batch %d exceeds max_batch %d", B, m->max_batch);
+    Inputs in = {patches, tokens, labels};
+    double loss[MODEL_MAX_SHARDS] = {0};
+    int K = m->shards;
+#pragma omp parallel for num_threads(K) schedule(static) if (K > 1)
+    for (int k = 0; k < K; k++) {
+        int b0, b1;
+        shard_range(B, K, k, &b0, &b1);
+        if (b1 == b0) continue;
+        Activations a = shard_view(m, b0);
+        loss[k] = forward_shard(m, &a, shard_inputs(m, in, b0), b1 - b0) * (b1 - b0);
+    }
+    double total = 0.0;
+    for (int k = 0; k < K; k++) total += loss[k];
+    return labels ? total / B : 0.0;
 }
 
 /* Backward through x_out = rmsnorm(x_in + alpha * f(x_in)). On entry a->dx = dL/dx_out.
    Leaves a->dx = dy (the identity path) and a->tmp = alpha * dy (the gradient into f);
    the caller then adds f's input gradient into a->dx. */
-static void residual_norm_backward(Model *m, const float *x_out, const float *rstd, int N) {
-    Activations *a = &m->a;
+static void residual_norm_backward(const Model *m, const Activations *a, const float *x_out,
+                                   const float *rstd, int N) {
     size_t Nd = (size_t)N * m->s.d;
     rmsnorm_backward(a->dx, a->dx, x_out, rstd, N, m->s.d);
     for (size_t i = 0; i < Nd; i++) a->tmp[i] = m->s.alpha * a->dx[i];
 }
 
-void model_backward(Model *m, const float *patches, const int32_t *tokens,
-                    const int32_t *labels, int B) {
+/* Backward of B examples of a batch of B_total; weight gradients accumulate into g. */
+static void backward_shard(const Model *m, const Activations *a, const Params *g, Inputs in,
+                           int B, int B_total) {
     const ModelShape *s = &m->s;
-    Activations *a = &m->a;
     int N = B * s->n, d = s->d;
     size_t S = rows_stride(m);
-
-    crossentropy_backward(a->dlogits, a->probs, labels, B, s->C);
-    head_backward(a->dx, m->g.head_w, m->g.head_b, a->dpooled, a->dlogits, a->pooled,
+    crossentropy_backward(a->dlogits, a->probs, in.labels, B, s->C, B_total);
+    head_backward(a->dx, g->head_w, g->head_b, a->dpooled, a->dlogits, a->pooled,
                   m->w.head_w, B, s->n, d, s->C);
     for (int l = s->L - 1; l >= 0; l--) {
         const LayerParams *p = &m->w.layers[l];
-        LayerParams *gp = &m->g.layers[l];
-        float *xa = attn_state(m, l);
+        const LayerParams *gp = &g->layers[l];
+        float *xa = attn_state(m, a, l);
         if (s->M > 0) {
-            residual_norm_backward(m, state(m, l + 1), a->rstd_m + l * S, N);
+            residual_norm_backward(m, a, state(m, a, l + 1), a->rstd_m + l * S, N);
             mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, xa,
                          a->h + l * S * s->M, a->g + l * S * s->M, p->w1, p->w2, N, d, s->M);
         }
-        residual_norm_backward(m, xa, a->rstd_a + l * S, N);
-        size_t att_off = (size_t)l * m->max_batch * s->H * s->n * s->n;
+        residual_norm_backward(m, a, xa, a->rstd_a + l * S, N);
         attention_backward(a->dx, gp->q, gp->k, gp->v, a->dq, a->dk, a->dv, a->dS, a->tmp,
-                           state(m, l), p->q, p->k, p->v, a->q + l * S * d, a->k + l * S * d,
-                           a->v + l * S * d, a->att + att_off, B, s->n, d, s->H, s->beta);
+                           state(m, a, l), p->q, p->k, p->v, a->q + l * S * d, a->k + l * S * d,
+                           a->v + l * S * d, a->att + l * att_stride(m), B, s->n, d, s->H, s->beta);
     }
-    rmsnorm_backward(a->dy, a->dx, state(m, 0), a->rstd0, N, d);
-    embed_backward(m->g.embed, m->g.pos, a->dy, patches, tokens, B, s->n, s->in_dim, d);
+    rmsnorm_backward(a->dy, a->dx, state(m, a, 0), a->rstd0, N, d);
+    embed_backward(g->embed, g->pos, a->dy, in.patches, in.tokens, B, s->n, s->in_dim, d);
+}
+
+void model_backward(Model *m, const float *patches, const int32_t *tokens,
+                    const int32_t *labels, int B) {
+    Inputs in = {patches, tokens, labels};
+    int K = m->shards;
+#pragma omp parallel num_threads(K) if (K > 1)
+    {
+#pragma omp for schedule(static)
+        for (int k = 0; k < K; k++) {
+            int b0, b1;
+            shard_range(B, K, k, &b0, &b1);
+            if (k > 0) memset(m->shard_grads[k - 1], 0, sizeof(float) * m->num_params);
+            if (b1 == b0) continue;
+            Activations a = shard_view(m, b0);
+            backward_shard(m, &a, &m->gs[k], shard_inputs(m, in, b0), b1 - b0, B);
+        }
+        /* grads += shard 1 + shard 2 + ..., each element in shard order */
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < m->num_params; i++)
+            for (int k = 1; k < K; k++) m->grads[i] += m->shard_grads[k - 1][i];
+    }
 }
 
 void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->num_params); }

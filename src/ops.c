@@ -218,8 +218,9 @@ double crossentropy_forward(float *probs, const float *logits, const int32_t *la
     return loss / B;
 }
 
-void crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int B, int C) {
+void crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int B,
+                           int C, int B_total) {
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++)
-            dlogits[(size_t)b * C + c] = (probs[(size_t)b * C + c] - (c == labels[b])) / B;
+            dlogits[(size_t)b * C + c] = (probs[(size_t)b * C + c] - (c == labels[b])) / B_total;
 }

@@ -371,7 +371,11 @@ static int run(Trainer *T, long start) {
 static int setup_threads(Trainer *T) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     T->threads = T->cfg.threads > 0 ? T->cfg.threads : (int)(cores > 0 ? cores : 1);
-    openblas_set_num_threads(T->threads);
+    if (T->threads > MODEL_MAX_SHARDS) T->threads = MODEL_MAX_SHARDS;
+    /* Each thread runs a shard of the batch with its own single-threaded sgemm calls:
+       at these matrix sizes that beats threads inside each sgemm, and it never runs
+       OpenMP and OpenBLAS threads on the same cores at once. */
+    openblas_set_num_threads(1);
     return T->threads;
 }
 
@@ -430,7 +434,7 @@ int main(int argc, char **argv) {
     if (c->batch > T.train.count) return usage_error("--batch is larger than the training set");
     int max_batch = c->batch > 256 ? c->batch : 256;
     if (c->probe_size > max_batch) max_batch = c->probe_size;
-    model_build(&T.model, shape, max_batch);
+    model_build(&T.model, shape, max_batch, T.threads);
     optim_init(&T.opt, opt_config(c), T.model.num_params);
     alloc_batch(&T);
     T.steps_per_epoch = T.train.count / c->batch;

@@ -7,6 +7,11 @@
 typedef struct { const char *name; void (*fn)(void); } TestCase;
 
 extern int check_failures;   /* failed checks in the running test */
+extern int check_skipped;    /* set by SKIP: the running test could not run here */
+
+/* Marks the running test as skipped (with the reason) and returns from it. */
+#define SKIP(...) do { check_skipped = 1; fprintf(stderr, "    skipped: "); \
+    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return; } while (0)
 
 #define CHECK(cond, ...) do { if (!(cond)) { check_failures++; \
     fprintf(stderr, "    check failed at %s:%d: ", __FILE__, __LINE__); \

@@ -1,10 +1,10 @@
-/* Runs every test suite; prints one line per test and "N passed, N failed" last.
+/* Runs every test suite; prints one line per test and "N passed, N failed, N skipped" last.
    Usage: tests/run_tests [substring]   (runs only tests whose name contains it) */
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
 
-int check_failures;
+int check_failures, check_skipped;
 
 extern const TestCase rng_tests[], grad_tests[], optim_tests[], init_tests[],
     metrics_tests[], safetensors_tests[], data_tests[], train_tests[], cli_tests[];
@@ -16,18 +16,21 @@ static const TestCase *const suites[] = {
 
 int main(int argc, char **argv) {
     const char *filter = argc > 1 ? argv[1] : NULL;
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (size_t s = 0; s < sizeof suites / sizeof *suites; s++) {
         for (const TestCase *t = suites[s]; t->name; t++) {
             if (filter && !strstr(t->name, filter)) continue;
-            check_failures = 0;
+            check_failures = check_skipped = 0;
             fprintf(stderr, "  %-44s ...\n", t->name);
             t->fn();
-            printf("%s %s\n", check_failures ? "FAIL" : "ok  ", t->name);
+            const char *verdict = check_failures ? "FAIL" : check_skipped ? "SKIP" : "ok  ";
+            printf("%s %s\n", verdict, t->name);
             fflush(stdout);
-            if (check_failures) failed++; else passed++;
+            if (check_failures) failed++;
+            else if (check_skipped) skipped++;
+            else passed++;
         }
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed || passed == 0 ? 1 : 0;
 }

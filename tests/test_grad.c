@@ -211,7 +211,7 @@ static void test_grad_crossentropy(void) {
     float *dlogits = xmalloc(4 * B * C);
     Scalar s = {ce_fwd, &c, NULL, 0, NULL, &c.loss};
     scalar_value(&s);
-    crossentropy_backward(dlogits, c.probs, labels, B, C);
+    crossentropy_backward(dlogits, c.probs, labels, B, C, B);
     check_tensor("crossentropy", c.logits, B * C, dlogits, &s);
     /* and the value itself: uniform logits give log(C) */
     float zeros[20] = {0};
@@ -231,7 +231,7 @@ static void check_model(ModelShape sh, float noise_scale, float value_mean, uint
     Rng r; rng_seed(&r, seed);
     int B = 3;
     Model m;
-    model_build(&m, sh, B);
+    model_build(&m, sh, B, 2);   /* two shards of 2 and 1 examples: the threaded path */
     model_init(&m, seed, noise_scale, value_mean);
     /* The head starts at zero, which would make every other gradient zero: randomize it. */
     const TensorInfo *hw = model_find_tensor(&m, "head.weight");
@@ -273,7 +273,39 @@ static void test_grad_model_suppressed_noise(void) {
     check_model(s, 0.0f, 0.0f, 73);
 }
 
+/* Splitting the batch across threads changes only the order of the gradient sums. */
+static void test_grad_model_shards_agree(void) {
+    ModelShape sh = {.d = 8, .L = 3, .H = 2, .n = 4, .in_dim = 5, .C = 3, .M = 6, .beta = 1.3f, .alpha = 0.57735f};
+    int B = 7;
+    Rng r; rng_seed(&r, 81);
+    float *patches = randn((size_t)B * sh.n * sh.in_dim, 1.0, &r);
+    int32_t labels[7] = {0, 1, 2, 0, 1, 2, 1};
+    Model one, three;
+    model_build(&one, sh, B, 1);
+    model_build(&three, sh, B, 3);
+    model_init(&one, 5, 1.0f, 0.0f);
+    for (size_t i = 0; i < one.num_params; i++) one.params[i] += 0.01f * (float)rng_normal(&r);
+    memcpy(three.params, one.params, sizeof(float) * one.num_params);
+    model_zero_grad(&one);
+    model_zero_grad(&three);
+    double l1 = model_forward(&one, patches, NULL, labels, B);
+    double l3 = model_forward(&three, patches, NULL, labels, B);
+    model_backward(&one, patches, NULL, labels, B);
+    model_backward(&three, patches, NULL, labels, B);
+    CHECK_CLOSE(l3, l1, 1e-7, 1e-6, "loss with 3 shards");
+    double worst = 0;
+    for (size_t i = 0; i < one.num_params; i++)
+        worst = fmax(worst, fabs(three.grads[i] - one.grads[i]) / (fabs(one.grads[i]) + 1e-6));
+    CHECK(worst < 1e-4, "gradients with 3 shards differ by %.3g (relative)", worst);
+    CHECK(memcmp(one.a.logits, three.a.logits, sizeof(float) * B * sh.C) == 0 ||
+          fabs(one.a.logits[0] - three.a.logits[0]) < 1e-6, "logits agree");
+    free(patches);
+    model_free(&one);
+    model_free(&three);
+}
+
 SUITE(grad_tests) = {
+    {"grad_model_shards_agree", test_grad_model_shards_agree},
     {"grad_rmsnorm", test_grad_rmsnorm},
     {"grad_attention_one_head", test_grad_attention_one_head},
     {"grad_attention_multi_head_beta", test_grad_attention_multi_head_beta},

@@ -31,7 +31,7 @@ static void test_init_value_noise_scales(void) {
     const float scales[] = {0.25f, 1.0f, 2.0f};
     for (int k = 0; k < 3; k++) {
         Model m;
-        model_build(&m, small_shape(), 1);
+        model_build(&m, small_shape(), 1, 1);
         model_init(&m, 5, scales[k], 0.5f);
         double mean_all = 0, std_all = 0;
         for (int l = 0; l < m.s.L; l++) {
@@ -49,7 +49,7 @@ static void test_init_value_noise_scales(void) {
 
 static void test_init_suppressed_noise_is_exact(void) {
     Model m;
-    model_build(&m, small_shape(), 1);
+    model_build(&m, small_shape(), 1, 1);
     model_init(&m, 9, 0.0f, 0.75f);
     int exact = 1;
     for (int l = 0; l < m.s.L; l++)
@@ -67,7 +67,7 @@ static void test_init_suppressed_noise_is_exact(void) {
 
 static void test_init_other_tensors(void) {
     Model m;
-    model_build(&m, small_shape(), 1);
+    model_build(&m, small_shape(), 1, 1);
     model_init(&m, 3, 1.0f, 0.0f);
     struct { const char *name; double std; } want[] = {
         {"embed", 1.0 / 7.0}, {"pos", 1.0}, {"layers.0.q", 0.125}, {"layers.5.k", 0.125},
@@ -90,8 +90,8 @@ static void test_init_other_tensors(void) {
 
 static void test_init_same_seed_same_weights(void) {
     Model a, b;
-    model_build(&a, small_shape(), 1);
-    model_build(&b, small_shape(), 1);
+    model_build(&a, small_shape(), 1, 1);
+    model_build(&b, small_shape(), 1, 1);
     model_init(&a, 42, 1.0f, 0.0f);
     model_init(&b, 42, 1.0f, 0.0f);
     CHECK(memcmp(a.params, b.params, sizeof(float) * a.num_params) == 0, "same seed, same bits");
