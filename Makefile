@@ -1,6 +1,6 @@
 # Deep Transformer trainer in C. `make run` trains the default model; `make test` tests.
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O3 -g
 CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -Iinclude -I/usr/include/stb
 LDLIBS  := -lopenblas -lstb -lm
 # Debian packages the build, the default dataset and the tests need.

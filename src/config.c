@@ -66,7 +66,7 @@ static const Option OPTIONS[] = {
     /* run */
     {"name", "", "run name: the run directory is runs/NAME (default: dataset-noise-seed-time)", T_STRING, F(name), 0, 0, NULL, 0, 1},
     {"run-dir", "", "run directory path (overrides --name)", T_STRING, F(run_dir), 0, 0, NULL, 0, 1},
-    {"threads", "0", "threads for OpenBLAS (0 = all cores)", T_INT, F(threads), 0, 1024, NULL, 0, 1},
+    {"threads", "0", "threads; each takes a share of every batch (0 = all cores; --resume keeps the run's)", T_INT, F(threads), 0, 1024, NULL, 1, 1},
     {"stop-after", "0", "stop and save after N updates of this invocation (0 = run to the end)", T_LONG, F(stop_after), 0, 1e12, NULL, 0, 1},
     {"resume", NULL, "continue the run in the run directory from its last checkpoint", T_FLAG, F(resume), 0, 0, NULL, 0, 1},
     {"force", NULL, "start over in an existing run directory (its files are replaced)", T_FLAG, F(force), 0, 0, NULL, 0, 1},

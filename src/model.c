@@ -356,7 +356,7 @@ void model_backward(Model *m, const float *patches, const int32_t *tokens,
         }
         /* grads += shard 1 + shard 2 + ..., each element in shard order */
 #pragma omp for schedule(static)
-        for (size_t i = 0; i < m->num_params; i++)
+        for (size_t i = 0; i < (K > 1 ? m->num_params : 0); i++)
             for (int k = 1; k < K; k++) m->grads[i] += m->shard_grads[k - 1][i];
     }
 }

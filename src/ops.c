@@ -15,11 +15,22 @@ static void gemm(int transA, int transB, int m, int n, int k, float alpha, const
 
 /* ---- RMSNorm without gain ------------------------------------------------------------ */
 
+/* <a, b> in double with 8 independent partial sums: a fixed summation order (so results
+   are reproducible) that the compiler can still vectorize. */
+static double dot_double(const float *a, const float *b, int d) {
+    double acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= d; j += 8)
+        for (int u = 0; u < 8; u++) acc[u] += (double)a[j + u] * b[j + u];
+    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; j < d; j++) s += (double)a[j] * b[j];
+    return s;
+}
+
 void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d) {
     for (int i = 0; i < N; i++) {
         const float *yi = y + (size_t)i * d;
-        double ss = 0.0;
-        for (int j = 0; j < d; j++) ss += (double)yi[j] * yi[j];
+        double ss = dot_double(yi, yi, d);
         float r = (float)(1.0 / sqrt(ss / d + 1e-6));
         rstd[i] = r;
         float *xi = x + (size_t)i * d;
@@ -32,9 +43,7 @@ void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d) {
 void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d) {
     for (int i = 0; i < N; i++) {
         const float *dxi = dx + (size_t)i * d, *xi = x + (size_t)i * d;
-        double dot = 0.0;
-        for (int j = 0; j < d; j++) dot += (double)dxi[j] * xi[j];
-        float c = (float)(dot / d), r = rstd[i];
+        float c = (float)(dot_double(dxi, xi, d) / d), r = rstd[i];
         float *dyi = dy + (size_t)i * d;
         for (int j = 0; j < d; j++) dyi[j] = r * (dxi[j] - xi[j] * c);
     }

@@ -210,8 +210,8 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
     if (T->patch)
         fprintf(f, "  \"image_height\": %d,\n  \"image_width\": %d,\n  \"image_channels\": %d,\n",
                 T->train.height, T->train.width, T->train.channels);
-    fprintf(f, "  \"total_steps\": %ld,\n  \"parameters\": %zu,\n  \"threads\": %d,\n",
-            T->total_steps, T->model.num_params, T->threads);
+    fprintf(f, "  \"total_steps\": %ld,\n  \"parameters\": %zu,\n", T->total_steps,
+            T->model.num_params);
     fprintf(f, "  \"git_commit\": \"%s\"\n}\n", GIT_COMMIT);
     return text_commit(&tf, T->dir, "config.json", err, errlen);
 }
@@ -372,6 +372,7 @@ static int setup_threads(Trainer *T) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     T->threads = T->cfg.threads > 0 ? T->cfg.threads : (int)(cores > 0 ? cores : 1);
     if (T->threads > MODEL_MAX_SHARDS) T->threads = MODEL_MAX_SHARDS;
+    T->cfg.threads = T->threads;   /* config.json records the count used, for --resume */
     /* Each thread runs a shard of the batch with its own single-threaded sgemm calls:
        at these matrix sizes that beats threads inside each sgemm, and it never runs
        OpenMP and OpenBLAS threads on the same cores at once. */

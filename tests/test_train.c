@@ -49,6 +49,13 @@ static void test_train_deterministic(void) {
     snprintf(c, sizeof c, "%s/c", root);
     CHECK(train(c, "--steps 20 --seed 2") == 0, "run c");
     CHECK(!same_file(a, c, "model.safetensors"), "another seed gives other weights");
+    /* two threads split every batch in two: reproducible at that thread count too */
+    char d2[300], e2[300];
+    snprintf(d2, sizeof d2, "%s/d2", root);
+    snprintf(e2, sizeof e2, "%s/e2", root);
+    CHECK(train(d2, "--steps 20 --threads 2") == 0, "run d2");
+    CHECK(train(e2, "--steps 20 --threads 2") == 0, "run e2");
+    CHECK(same_file(d2, e2, "model.safetensors"), "same thread count, same weights");
 }
 
 /* k steps, stop, resume for the rest == all steps at once, with the cosine schedule. */

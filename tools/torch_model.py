@@ -6,6 +6,9 @@ matrices only (no output projection), X = rmsnorm(X + alpha * O), optional tanh-
 mean pooling, linear head, cross-entropy. Parameters carry the MODEL.md names and layouts
 (`x @ W`, W stored (in, out)), so state_dict() matches a C checkpoint tensor for tensor.
 
+As a module (tools/parity.py): Model.from_meta(meta) builds the model a C checkpoint's
+metadata describes, for image patches or token sequences.
+
 Usage:
   /usr/bin/python3 tools/torch_model.py --noise-scale 1 --steps 6000 --threads 1
   /usr/bin/python3 tools/torch_model.py --noise-scale 0 --steps 6000 --save /tmp/m.safetensors
@@ -137,16 +140,29 @@ class Head(torch.nn.Module):
 
 
 class Model(torch.nn.Module):
-    def __init__(self, P, n, d=64, L=16, H=1, C=10, M=0, beta=1.0, alpha=None):
+    """P is the patch size P, or the vocabulary when tokens=True (embed is then the lookup
+    table E (vocab, d) and forward takes int64 tokens (B, n) instead of patches)."""
+    def __init__(self, P, n, d=64, L=16, H=1, C=10, M=0, beta=1.0, alpha=None, tokens=False):
         super().__init__()
         assert d % H == 0
         self.P, self.n, self.d, self.L, self.H, self.C, self.M = P, n, d, L, H, C, M
         self.beta = beta
         self.alpha = 1.0 / math.sqrt(L) if alpha is None else alpha
+        self.tokens = tokens
         self.embed = torch.nn.Parameter(torch.empty(P, d))
         self.pos = torch.nn.Parameter(torch.empty(n, d))
         self.layers = torch.nn.ModuleList([Layer(d, M) for _ in range(L)])
         self.head = Head(d, C)
+
+    @classmethod
+    def from_meta(cls, meta):
+        """The model described by the __metadata__ of a C checkpoint (all values strings).
+        alpha is taken as stored (the C value as %.9g), not recomputed from the rule, so
+        both sides multiply by the same float32."""
+        return cls(P=int(meta["input_dim"]), n=int(meta["n"]), d=int(meta["d"]),
+                   L=int(meta["L"]), H=int(meta["H"]), C=int(meta["classes"]),
+                   M=int(meta["mlp"]), beta=float(meta["beta"]), alpha=float(meta["alpha"]),
+                   tokens=meta.get("input") == "tokens")
 
     @torch.no_grad()
     def init(self, seed, noise_scale=1.0, value_mean=0.0):
@@ -156,7 +172,7 @@ class Model(torch.nn.Module):
         d, P, M = self.d, self.P, self.M
         def normal(shape, var):
             return torch.randn(*shape, generator=g) * math.sqrt(var)
-        self.embed.copy_(normal((P, d), 1.0 / P))
+        self.embed.copy_(normal((P, d), 1.0 if self.tokens else 1.0 / P))
         self.pos.copy_(normal((self.n, d), 1.0))
         for layer in self.layers:
             layer.q.copy_(normal((d, d), 1.0 / d))
@@ -182,9 +198,11 @@ class Model(torch.nn.Module):
         O = A @ v                                                       # (B, H, n, dh)
         return O.transpose(1, 2).reshape(B, n, d)
 
-    def forward(self, patches, return_states=False):
-        """patches (B, n, P) -> logits (B, C); optionally the token states of layers 0..L."""
-        X = rmsnorm(patches @ self.embed + self.pos)
+    def forward(self, inputs, return_states=False):
+        """inputs: patches (B, n, P) float, or tokens (B, n) int64 when self.tokens
+        -> logits (B, C); optionally the token states of layers 0..L."""
+        e = self.embed[inputs] if self.tokens else inputs @ self.embed
+        X = rmsnorm(e + self.pos)
         states = [X] if return_states else None
         for layer in self.layers:
             X = rmsnorm(X + self.alpha * self.attention(X, layer))

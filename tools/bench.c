@@ -1,0 +1,104 @@
+/* build/bench: speed of the training step on Fashion-MNIST, and of the machine's sgemm.
+     build/bench step CONFIG THREADS   one line: config threads samples/s gflops ms/step rss_mb
+     build/bench sgemm THREADS         one line: sgemm peak GFLOP/s at 1024^3
+   CONFIG: default (d 64, L 16, 7x7 patches), deep (L 64), wide (d 256, 4x4 patches,
+   49 tokens, 4 heads, MLP 512). Each configuration runs in its own process so that the
+   peak RSS is its own. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "data.h"
+#include "model.h"
+#include "optim.h"
+#include "util.h"
+
+typedef struct { const char *name; int d, L, H, patch, M; } BenchConfig;
+
+static const BenchConfig CONFIGS[] = {
+    {"default", 64, 16, 1, 7, 0},
+    {"deep", 64, 64, 1, 7, 0},
+    {"wide", 256, 16, 4, 4, 512},
+};
+
+#define BATCH 128
+
+/* Matrix-product FLOPs of one training step (forward + backward = 3x forward). */
+static double step_flops(const ModelShape *s, int B) {
+    double n = s->n, d = s->d, fwd = 2.0 * n * s->in_dim * d;
+    double layer = 3 * 2.0 * n * d * d + 2 * 2.0 * n * n * d + 2 * 2.0 * n * d * s->M;
+    fwd += s->L * layer + 2.0 * d * s->C;
+    return 3.0 * fwd * B;
+}
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+static int bench_step(const BenchConfig *c, int threads) {
+    Dataset train, test;
+    char err[1024];
+    if (data_load_idx(&train, &test, "/usr/share/datasets/fashion-mnist", err, sizeof err) != 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 1;
+    }
+    int n = (28 / c->patch) * (28 / c->patch);
+    ModelShape s = {.d = c->d, .L = c->L, .H = c->H, .n = n, .in_dim = c->patch * c->patch,
+                    .C = 10, .M = c->M, .beta = 1.0f, .alpha = 1.0f / sqrtf((float)c->L)};
+    Model m;
+    openblas_set_num_threads(1);
+    model_build(&m, s, BATCH, threads);
+    model_init(&m, 1, 1.0f, 0.0f);
+    Optimizer o;
+    optim_init(&o, (OptConfig){OPT_ADAM, 0, 0.9f, 0.999f, 1e-8f, 0}, m.num_params);
+    float *patches = xmalloc(sizeof(float) * BATCH * n * s.in_dim);
+    int32_t idx[BATCH], labels[BATCH];
+    double t0 = 0;
+    int warmup = 3, steps = c->L > 32 || c->d > 128 ? 15 : 40;
+    for (int step = 0; step < warmup + steps; step++) {
+        if (step == warmup) t0 = now_seconds();
+        for (int b = 0; b < BATCH; b++) idx[b] = (step * BATCH + b) % train.count;
+        data_patches(patches, &train, idx, BATCH, c->patch);   /* part of a real step */
+        data_labels(labels, &train, idx, BATCH);
+        model_zero_grad(&m);
+        model_forward(&m, patches, NULL, labels, BATCH);
+        model_backward(&m, patches, NULL, labels, BATCH);
+        optim_step(&o, m.params, m.grads, 1e-3f);
+    }
+    double sec = (now_seconds() - t0) / steps;
+    printf("%s %d %.1f %.2f %.2f %.1f\n", c->name, threads, BATCH / sec,
+           step_flops(&s, BATCH) / sec * 1e-9, sec * 1e3, peak_rss_mb());
+    return 0;
+}
+
+static int bench_sgemm(int threads) {
+    int N = 1024;
+    float *A = xmalloc(sizeof(float) * N * N), *B = xmalloc(sizeof(float) * N * N);
+    float *C = xcalloc((size_t)N * N, sizeof(float));
+    for (int i = 0; i < N * N; i++) A[i] = B[i] = (float)((i % 7) - 3) * 0.1f;
+    openblas_set_num_threads(threads);
+    double best = 0;
+    for (int rep = 0; rep < 8; rep++) {
+        double t0 = now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, A, N, B, N, 0.0f, C, N);
+        double gf = 2.0 * N * N * N / (now_seconds() - t0) * 1e-9;
+        if (gf > best) best = gf;
+    }
+    printf("sgemm %d %.1f\n", threads, best);
+    free(A); free(B); free(C);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "sgemm") == 0) return bench_sgemm(atoi(argv[2]));
+    if (argc == 4 && strcmp(argv[1], "step") == 0)
+        for (size_t i = 0; i < sizeof CONFIGS / sizeof *CONFIGS; i++)
+            if (strcmp(CONFIGS[i].name, argv[2]) == 0) return bench_step(&CONFIGS[i], atoi(argv[3]));
+    fprintf(stderr, "usage: build/bench step default|deep|wide THREADS | build/bench sgemm THREADS\n");
+    return 2;
+}

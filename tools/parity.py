@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""PyTorch side of the parity test: does the C model compute what PyTorch computes?
+
+  build/parity RUN_DIR OUT.safetensors [--batch B] [--adam-steps K] [--lr LR]
+  /usr/bin/python3 tools/parity.py RUN_DIR OUT.safetensors
+
+Builds tools/torch_model.py's Model from RUN_DIR/model.safetensors (weights and the
+config in its metadata), runs it on the batch that build/parity stored in OUT, and compares
+the loss, the logits and the gradient of every parameter tensor with the C values, then the
+losses of K torch.optim.Adam steps with C's. One line per tensor; exit 0 if all are within
+tolerance, 1 if not (2 on bad input).
+"""
+import json
+import os
+import struct
+import sys
+
+# Debian's torch runs its matmuls through OpenBLAS, whose thread count is read from the
+# environment when the library loads: one thread for reproducible sums, set before import.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_model  # noqa: E402
+
+# Tolerances: |c - torch| <= ATOL_FRAC * max|torch| + RTOL * |torch|, per tensor.
+# Both sides compute in fp32 (unit roundoff 6e-8) but sum in different orders (C: OpenBLAS
+# sgemm plus double-precision norms, softmax sums and loss; torch: its own kernels, fp32
+# reductions). Rounding differences of a few ulp per op compound through the L layers and
+# the backward pass: in these small models the worst measured element differences are a few
+# 1e-6 of a tensor's largest value, ~1e-5 to 1e-4 at worst relative to an element. RTOL 1e-3
+# and ATOL_FRAC 1e-4 leave a margin of ~10x over that, while any real bug (a missing term, a
+# wrong scale, a transposed head) moves whole tensors by O(1) relative and fails by orders
+# of magnitude. The absolute floor is scaled to the tensor's magnitude because gradients
+# differ in scale by decades between tensors (head vs first layer), and elements that nearly
+# cancel have no meaningful relative precision.
+RTOL = 1e-3
+ATOL_FRAC = 1e-4
+# The Adam trajectory: K updates on one batch amplify the fp32 differences (Adam divides
+# by sqrt(v), so tiny gradient elements take full-size steps), and the losses are scalars
+# near O(1): compare them relative to the first loss.
+ADAM_RTOL = 1e-4
+
+
+def read_safetensors(path):
+    """-> ({name: float32 ndarray}, metadata dict). Format: u64 LE header length, JSON
+    header, raw little-endian data (F32 only, as written by the C side)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (hlen,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + hlen])
+    meta = header.pop("__metadata__", {})
+    base, tensors = 8 + hlen, {}
+    for name, e in header.items():
+        if e["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {e['dtype']}, expected F32")
+        begin, end = e["data_offsets"]
+        tensors[name] = np.frombuffer(raw[base + begin:base + end], dtype="<f4").reshape(e["shape"]).copy()
+    return tensors, meta
+
+
+def build_model(weights, meta):
+    model = torch_model.Model.from_meta(meta)
+    state = {k: torch.from_numpy(v) for k, v in weights.items()}
+    model.load_state_dict(state, strict=True)   # every MODEL.md name, no more, no less
+    return model
+
+
+def batch_inputs(out, model):
+    """The batch build/parity used: patches (B*n, P) -> (B, n, P), or tokens as floats."""
+    x = out["input"]
+    if model.tokens:
+        inputs = torch.from_numpy(x.astype(np.int64))
+    else:
+        inputs = torch.from_numpy(x.reshape(-1, model.n, model.P))
+    return inputs, torch.from_numpy(out["labels"].astype(np.int64))
+
+
+def compare(name, got, ref):
+    """One report line; returns True if every element is within tolerance."""
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    if got.shape != ref.shape:
+        print(f"{name:<22} shape {got.shape} vs torch {ref.shape}  FAIL")
+        return False
+    scale = float(np.abs(ref).max()) if ref.size else 0.0
+    atol = ATOL_FRAC * scale
+    diff = np.abs(got - ref)
+    ok = bool(np.all(diff <= atol + RTOL * np.abs(ref))) and bool(np.all(np.isfinite(got)))
+    # relative difference where the reference is not lost in the absolute floor
+    rel = diff / np.maximum(np.abs(ref), max(atol, 1e-30))
+    shape = "x".join(str(s) for s in ref.shape)
+    print(f"{name:<22} {shape:>8}  max|ref| {scale:9.3e}  max abs diff {diff.max():9.3e}  "
+          f"max rel diff {rel.max():9.3e}  {'OK' if ok else 'FAIL'}")
+    return ok
+
+
+def check_gradients(model, inputs, labels, out):
+    model.zero_grad(set_to_none=True)
+    logits = model(inputs)
+    loss = torch_model.loss_fn(logits, labels)
+    loss.backward()
+    ok = compare("loss", out["loss"], loss.detach().numpy().reshape(1))
+    ok &= compare("logits", out["logits"], logits.detach().numpy())
+    for name, p in model.named_parameters():
+        ok &= compare("grad." + name, out["grad." + name], p.grad.numpy())
+    return ok
+
+
+def check_adam(model, inputs, labels, c_losses, lr):
+    """K Adam steps (betas .9/.999, eps 1e-8, constant lr) on the same batch; the loss
+    before each step against C's."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, foreach=False)
+    losses = []
+    for _ in range(len(c_losses)):
+        opt.zero_grad(set_to_none=True)
+        loss = torch_model.loss_fn(model(inputs), labels)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    losses = np.array(losses)
+    diff = np.abs(c_losses.astype(np.float64) - losses)
+    tol = ADAM_RTOL * max(1.0, abs(losses[0]))
+    ok = bool(np.all(diff <= tol))
+    print(f"{'adam_losses':<22} {len(losses):>8}  torch {losses[0]:.6f} -> {losses[-1]:.6f}  "
+          f"C {c_losses[0]:.6f} -> {c_losses[-1]:.6f}  max abs diff {diff.max():9.3e}  "
+          f"{'OK' if ok else 'FAIL'}")
+    return ok
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    run_dir, out_path = argv[1], argv[2]
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    weights, meta = read_safetensors(os.path.join(run_dir, "model.safetensors"))
+    out, out_meta = read_safetensors(out_path)
+    model = build_model(weights, meta)
+    inputs, labels = batch_inputs(out, model)
+    print(f"parity: {run_dir}: {meta.get('dataset')} d {meta['d']} L {meta['L']} H {meta['H']} "
+          f"mlp {meta['mlp']} beta {meta['beta']} alpha {meta['alpha']} ({meta.get('residual_scale')}) "
+          f"noise_scale {meta.get('noise_scale')} value_mean {meta.get('value_mean')}, "
+          f"batch {labels.shape[0]}; tolerance {ATOL_FRAC:g}*max|ref| + {RTOL:g}*|ref|")
+    ok = check_gradients(model, inputs, labels, out)
+    if "adam_losses" in out:
+        ok &= check_adam(model, inputs, labels, out["adam_losses"], float(out_meta["parity_lr"]))
+    print("parity: OK" if ok else "parity: FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
