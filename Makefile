@@ -11,7 +11,7 @@ LIB_SRC := $(filter-out src/train.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o)
 TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
 
-.PHONY: all run test deps clean
+.PHONY: all run test deps clean bench
 all: deps train
 
 # Installs the Debian packages that are missing (apt-get as root, else through sudo).
@@ -29,30 +29,45 @@ train: build/train.o $(LIB_OBJ)
 build/run_tests: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The C side of the PyTorch parity test (tools/parity.py, tests/test_parity.c).
+build/parity: build/tools/parity.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # The commit goes into config.json; rebuild train.o only when it changes.
-build/commit: FORCE | build
+build/commit: FORCE
+	@mkdir -p $(@D)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
 FORCE:
 
-build/train.o: src/train.c build/commit | build
+build/train.o: src/train.c build/commit
 	$(CC) $(CFLAGS) -DGIT_COMMIT='"$(GIT_COMMIT)"' -MMD -c -o $@ $<
 
-build/%.o: src/%.c | build
+build/%.o: src/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -c -o $@ $<
 
-build/tests/%.o: tests/%.c | build
+build/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests -MMD -c -o $@ $<
 
-build:
-	mkdir -p build/tests
+build/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+
+# C trainer vs PyTorch, side by side (tools/bench.sh prints the table).
+build/bench: build/tools/bench.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: deps build/bench
+	tools/bench.sh
 
 run: deps train
 	./train
 
-test: deps train build/run_tests
+test: deps train build/run_tests build/parity
 	./build/run_tests
 
 clean:
 	rm -rf build train
 
--include build/*.d build/tests/*.d
+-include build/*.d build/tests/*.d build/tools/*.d

@@ -181,12 +181,18 @@ static int load_dataset(Dataset *train, Dataset *test, const char *run_dir, cons
 /* Checks that the data fits the checkpoint's shape before any buffer is sized from it. */
 static int check_data_fits(const Dataset *ds, const ModelShape *s, int patch, int B,
                            char *err, size_t errlen) {
-    if (ds->count < B) return snprintf(err, errlen, "--batch %d exceeds the %d training examples", B, ds->count), -1;
-    if (ds->num_classes != s->C) return snprintf(err, errlen, "the data has %d classes, the model %d", ds->num_classes, s->C), -1;
-    int fits = s->tokens_input
-        ? ds->kind == DATA_SEQUENCES && ds->seq_len == s->n && ds->vocab == s->in_dim
-        : ds->kind == DATA_IMAGES && patch > 0 && ds->height % patch == 0 && ds->width % patch == 0 &&
-          (ds->height / patch) * (ds->width / patch) == s->n && patch * patch * ds->channels == s->in_dim;
+    if (ds->count < B)
+        return snprintf(err, errlen, "--batch %d exceeds the %d training examples", B, ds->count), -1;
+    if (ds->num_classes != s->C)
+        return snprintf(err, errlen, "the data has %d classes, the model %d", ds->num_classes, s->C), -1;
+    int fits;
+    if (s->tokens_input) {
+        fits = ds->kind == DATA_SEQUENCES && ds->seq_len == s->n && ds->vocab == s->in_dim;
+    } else {
+        fits = ds->kind == DATA_IMAGES && patch > 0 && ds->height % patch == 0 &&
+               ds->width % patch == 0 && (ds->height / patch) * (ds->width / patch) == s->n &&
+               patch * patch * ds->channels == s->in_dim;
+    }
     if (!fits) return snprintf(err, errlen, "the run's data does not match the checkpoint's input shape"), -1;
     return 0;
 }
@@ -290,8 +296,9 @@ static int write_output(const Args *a, const StFile *f, const Model *m, const Ba
         const TensorInfo *ti = &m->tensors[i];
         snprintf(names[i], sizeof names[i], "grad.%s", ti->name);
         /* head.bias is 1-D in the checkpoint; keep the same shapes here */
-        t[nt++] = strcmp(ti->name, "head.bias") == 0 ? tensor1(names[i], r->grads + ti->offset, ti->cols)
-                                                    : tensor2(names[i], r->grads + ti->offset, ti->rows, ti->cols);
+        const float *g = r->grads + ti->offset;
+        t[nt++] = strcmp(ti->name, "head.bias") == 0 ? tensor1(names[i], g, ti->cols)
+                                                    : tensor2(names[i], g, ti->rows, ti->cols);
     }
     if (K > 0) t[nt++] = tensor1("adam_losses", r->adam_losses, K);
     char text[3][32];

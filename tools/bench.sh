@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make bench: the C trainer and PyTorch on the same model, batch and data, side by side.
+# Each side at its best thread count (1 or 2 here); the sgemm peak at C's thread count.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS="${BENCH_THREADS:-1 2}"
+PY=/usr/bin/python3
+
+best() {   # best line (highest samples/s) of: command prefix, config
+  local out="" line
+  for t in $THREADS; do
+    line=$("$@" "$t") || return 1
+    out+="$line"$'\n'
+  done
+  printf '%s' "$out" | sort -k3 -g -r | head -n 1
+}
+
+have_torch=1
+$PY -c "import torch" 2>/dev/null || have_torch=0
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed')"
+echo "batch 128, Fashion-MNIST, one training step = forward + backward + Adam"
+echo
+printf '| %-7s | %-22s | %-9s | %-8s | %-22s | %-9s | %-8s | %-9s | %-16s |\n' config "C samples/s (threads)" "C GFLOP/s" "C RSS MB" "PyTorch samples/s (thr)" "PT GFLOP/s" "PT RSS MB" "C/PyTorch" "C / sgemm peak"
+printf '|%s|\n' "---------|------------------------|-----------|----------|-------------------------|-------------|-----------|-----------|------------------"
+declare -A peak
+for t in $THREADS; do peak[$t]=$(build/bench sgemm "$t" | awk '{print $3}'); done
+for cfg in default deep wide; do
+  read -r _ ct cs cg _ cr <<<"$(best build/bench step "$cfg")"
+  if [ "$have_torch" = 1 ]; then
+    read -r _ pt ps pg _ pr <<<"$(best $PY tools/bench_torch.py "$cfg")"
+    ratio=$(awk -v a="$cs" -v b="$ps" 'BEGIN{printf "%.2fx", a/b}')
+  else
+    pt="-"; ps="skipped"; pg="-"; pr="-"; ratio="-"
+  fi
+  share=$(awk -v g="$cg" -v p="${peak[$ct]}" 'BEGIN{printf "%.0f%% of %.0f", 100*g/p, p}')
+  printf '| %-7s | %-22s | %-9s | %-8s | %-23s | %-11s | %-9s | %-9s | %-16s |\n' "$cfg" "$cs ($ct)" "$cg" "$cr" "$ps ($pt)" "$pg" "$pr" "$ratio" "$share"
+done
+echo
+for t in $THREADS; do echo "sgemm 1024^3 peak with $t thread(s): ${peak[$t]} GFLOP/s"; done
+[ "$have_torch" = 1 ] || echo "PyTorch side skipped: python3-torch is not installed (apt-get install python3-torch)"
