@@ -37,6 +37,7 @@ typedef struct {
     float *xa;       /* (L, N, d) state after the attention sublayer; aliases x[l+1] without MLP */
     float *rstd_a;   /* (L, N) */
     float *h, *g;    /* (L, N, M) MLP pre-activation and gelu(h); NULL without MLP */
+    float *gate;     /* (L, N, M) gelu(h) = h * gate, cached for backward */
     float *rstd_m;   /* (L, N) */
     float *pooled;   /* (B, d) */
     float *logits;   /* (B, C) */

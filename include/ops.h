@@ -24,13 +24,14 @@ void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
                         const float *Wv, const float *q, const float *k, const float *v,
                         const float *att, int B, int n, int d, int H, float beta);
 
-/* tanh-GELU MLP: h = X W1 (N, M); g = gelu(h); out = g W2 (N, d). */
-void mlp_forward(float *out, float *h, float *g, const float *X, const float *W1,
+/* tanh-GELU MLP: h = X W1 (N, M); g = gelu(h); out = g W2 (N, d). s (N, M) caches the
+   gate 0.5 (1 + tanh(...)) of gelu(h) = h * s for the backward pass. */
+void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
                  const float *W2, int N, int d, int M);
 /* Accumulates (+=) the input gradient into dX and dW1, dW2. dg_scratch, dh_scratch (N, M). */
 void mlp_backward(float *dX, float *dW1, float *dW2, float *dg_scratch, float *dh_scratch,
                   const float *dout, const float *X, const float *h, const float *g,
-                  const float *W1, const float *W2, int N, int d, int M);
+                  const float *s, const float *W1, const float *W2, int N, int d, int M);
 
 /* Embedding plus positions (before the norm). images: e = patches (B*n, P) @ We (P, d);
    sequences: e = E[token]. out (B*n, d) = e + pos[i]. */

@@ -83,6 +83,7 @@ static void alloc_activations(Model *m) {
     a->rstd_a = zeros(L * N);
     a->h = M > 0 ? zeros(L * N * M) : NULL;
     a->g = M > 0 ? zeros(L * N * M) : NULL;
+    a->gate = M > 0 ? zeros(L * N * M) : NULL;
     a->rstd_m = M > 0 ? zeros(L * N) : NULL;
     a->pooled = zeros(B * d);
     a->logits = zeros(B * s->C);
@@ -122,7 +123,7 @@ void model_build(Model *m, ModelShape s, int max_batch, int shards) {
 
 void model_free(Model *m) {
     Activations *a = &m->a;
-    float *bufs[] = {a->x, a->rstd0, a->q, a->k, a->v, a->att, a->xa, a->rstd_a, a->h, a->g,
+    float *bufs[] = {a->x, a->rstd0, a->q, a->k, a->v, a->att, a->xa, a->rstd_a, a->h, a->g, a->gate,
                      a->rstd_m, a->pooled, a->logits, a->probs, a->tmp, a->dx, a->dy, a->dq,
                      a->dk, a->dv, a->dS, a->dg, a->dh, a->dpooled, a->dlogits};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
@@ -215,6 +216,7 @@ static Activations shard_view(const Model *m, int b0) {
     v.rstd_a = a->rstd_a + r;
     v.h = a->h ? a->h + r * M : NULL;
     v.g = a->g ? a->g + r * M : NULL;
+    v.gate = a->gate ? a->gate + r * M : NULL;
     v.rstd_m = a->rstd_m ? a->rstd_m + r : NULL;
     v.pooled = a->pooled + b0 * d;
     v.logits = a->logits + b0 * C;
@@ -272,8 +274,8 @@ static double forward_shard(const Model *m, const Activations *a, Inputs in, int
         rmsnorm_forward(xa, a->rstd_a + l * S, xa, N, d);
         if (s->M > 0) {
             float *out = state(m, a, l + 1);
-            mlp_forward(a->tmp, a->h + l * S * s->M, a->g + l * S * s->M, xa, p->w1, p->w2,
-                        N, d, s->M);
+            mlp_forward(a->tmp, a->h + l * S * s->M, a->g + l * S * s->M,
+                        a->gate + l * S * s->M, xa, p->w1, p->w2, N, d, s->M);
             memcpy(out, xa, sizeof(float) * Nd);
             residual_add(out, a->tmp, s->alpha, Nd);
             rmsnorm_forward(out, a->rstd_m + l * S, out, N, d);
@@ -327,8 +329,8 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
         float *xa = attn_state(m, a, l);
         if (s->M > 0) {
             residual_norm_backward(m, a, state(m, a, l + 1), a->rstd_m + l * S, N);
-            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, xa,
-                         a->h + l * S * s->M, a->g + l * S * s->M, p->w1, p->w2, N, d, s->M);
+            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, xa, a->h + l * S * s->M,
+                         a->g + l * S * s->M, a->gate + l * S * s->M, p->w1, p->w2, N, d, s->M);
         }
         residual_norm_backward(m, a, xa, a->rstd_a + l * S, N);
         attention_backward(a->dx, gp->q, gp->k, gp->v, a->dq, a->dk, a->dv, a->dS, a->tmp,

@@ -121,32 +121,36 @@ void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
     gemm(0, 1, N, d, d, 1.0f, dv, d, Wv, d, 1.0f, dX, d);
 }
 
-/* ---- MLP with tanh-GELU -------------------------------------------------------------- */
+/* ---- MLP with tanh-GELU --------------------------------------------------------------
+   gelu(x) = 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2/pi). With the exact
+   identity 0.5 (1 + tanh u) = sigmoid(2u) = s this is x s: one expf per element, and s
+   is cached so that the backward pass needs no transcendental function at all:
+   gelu'(x) = s + x * 2 s (1 - s) * c (1 + 3 * 0.044715 x^2)   [0.5 (1 - tanh^2 u) = 2 s (1 - s)] */
 
 #define GELU_C 0.7978845608028654f   /* sqrt(2/pi) */
+#define GELU_A 0.044715f
 
-static float gelu(float x) {
-    return 0.5f * x * (1.0f + tanhf(GELU_C * (x + 0.044715f * x * x * x)));
-}
-
-static float gelu_grad(float x) {
-    float t = tanhf(GELU_C * (x + 0.044715f * x * x * x));
-    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * 0.044715f * x * x);
-}
-
-void mlp_forward(float *out, float *h, float *g, const float *X, const float *W1,
+void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
                  const float *W2, int N, int d, int M) {
     gemm(0, 0, N, M, d, 1.0f, X, d, W1, M, 0.0f, h, M);        /* h = X W1 (N, M) */
-    for (size_t i = 0; i < (size_t)N * M; i++) g[i] = gelu(h[i]);
+    for (size_t i = 0; i < (size_t)N * M; i++) {
+        float x = h[i], u = GELU_C * (x + GELU_A * x * x * x);
+        s[i] = 1.0f / (1.0f + expf(-2.0f * u));
+        g[i] = x * s[i];
+    }
     gemm(0, 0, N, d, M, 1.0f, g, M, W2, d, 0.0f, out, d);      /* out = g W2 (N, d) */
 }
 
 void mlp_backward(float *dX, float *dW1, float *dW2, float *dg, float *dh,
                   const float *dout, const float *X, const float *h, const float *g,
-                  const float *W1, const float *W2, int N, int d, int M) {
+                  const float *s, const float *W1, const float *W2, int N, int d, int M) {
     gemm(1, 0, M, d, N, 1.0f, g, M, dout, d, 1.0f, dW2, d);    /* dW2 += g^T dout */
     gemm(0, 1, N, M, d, 1.0f, dout, d, W2, d, 0.0f, dg, M);    /* dg = dout W2^T */
-    for (size_t i = 0; i < (size_t)N * M; i++) dh[i] = dg[i] * gelu_grad(h[i]);
+    for (size_t i = 0; i < (size_t)N * M; i++) {
+        float x = h[i], si = s[i];
+        float grad = si + x * 2.0f * si * (1.0f - si) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+        dh[i] = dg[i] * grad;
+    }
     gemm(1, 0, d, M, N, 1.0f, X, d, dh, M, 1.0f, dW1, M);      /* dW1 += X^T dh */
     gemm(0, 1, N, d, M, 1.0f, dh, M, W1, M, 1.0f, dX, d);      /* dX += dh W1^T */
 }

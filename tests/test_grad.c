@@ -121,27 +121,33 @@ static void test_grad_attention_multi_head_beta(void) { check_attention(3, 4, 12
 
 /* ---- MLP ------------------------------------------------------------------------------- */
 
-typedef struct { float *out, *h, *g, *X, *W1, *W2; int N, d, M; } MlpCtx;
+typedef struct { float *out, *h, *g, *s, *X, *W1, *W2; int N, d, M; } MlpCtx;
 static void mlp_fwd(void *p) {
     MlpCtx *c = p;
-    mlp_forward(c->out, c->h, c->g, c->X, c->W1, c->W2, c->N, c->d, c->M);
+    mlp_forward(c->out, c->h, c->g, c->s, c->X, c->W1, c->W2, c->N, c->d, c->M);
 }
 
 static void test_grad_mlp(void) {
     Rng r; rng_seed(&r, 31);
     int N = 5, d = 6, M = 9;
-    MlpCtx c = {xmalloc(4 * N * d), xmalloc(4 * N * M), xmalloc(4 * N * M), randn(N * d, 1.0, &r),
+    MlpCtx c = {xmalloc(4 * N * d), xmalloc(4 * N * M), xmalloc(4 * N * M), xmalloc(4 * N * M),
+                randn(N * d, 1.0, &r),
                 randn(d * M, 1.0 / sqrt(d), &r), randn(M * d, 1.0 / sqrt(M), &r), N, d, M};
     float *rproj = randn(N * d, 1.0, &r);
     float *dX = xcalloc(N * d, 4), *dW1 = xcalloc(d * M, 4), *dW2 = xcalloc(M * d, 4);
     float *dg = xmalloc(4 * N * M), *dh = xmalloc(4 * N * M);
     Scalar s = {mlp_fwd, &c, c.out, (size_t)N * d, rproj, NULL};
     scalar_value(&s);
-    mlp_backward(dX, dW1, dW2, dg, dh, rproj, c.X, c.h, c.g, c.W1, c.W2, N, d, M);
+    mlp_backward(dX, dW1, dW2, dg, dh, rproj, c.X, c.h, c.g, c.s, c.W1, c.W2, N, d, M);
+    /* the gelu itself against the tanh formula of MODEL.md */
+    for (int i = 0; i < N * M; i++) {
+        double x = c.h[i], want = 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+        CHECK(fabs(c.g[i] - want) <= 1e-6 * (1.0 + fabs(want)), "gelu(%g) = %g, want %g", x, c.g[i], want);
+    }
     check_tensor("mlp dX", c.X, N * d, dX, &s);
     check_tensor("mlp dW1", c.W1, d * M, dW1, &s);
     check_tensor("mlp dW2", c.W2, M * d, dW2, &s);
-    float *bufs[] = {c.out, c.h, c.g, c.X, c.W1, c.W2, rproj, dX, dW1, dW2, dg, dh};
+    float *bufs[] = {c.out, c.h, c.g, c.s, c.X, c.W1, c.W2, rproj, dX, dW1, dW2, dg, dh};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
 }
 

@@ -36,5 +36,5 @@ for cfg in default deep wide; do
   printf '| %-7s | %-22s | %-9s | %-8s | %-23s | %-11s | %-9s | %-9s | %-16s |\n' "$cfg" "$cs ($ct)" "$cg" "$cr" "$ps ($pt)" "$pg" "$pr" "$ratio" "$share"
 done
 echo
-for t in $THREADS; do echo "sgemm 1024^3 peak with $t thread(s): ${peak[$t]} GFLOP/s"; done
+for t in $THREADS; do echo "sgemm peak (best of 1024^3 and 2048^3) with $t thread(s): ${peak[$t]} GFLOP/s"; done
 [ "$have_torch" = 1 ] || echo "PyTorch side skipped: python3-torch is not installed (apt-get install python3-torch)"

@@ -36,7 +36,7 @@ def main():
     n, P = (28 // p) ** 2, p * p
     model = tm.Model(P=P, n=n, d=d, L=L, H=H, C=10, M=M).init(seed=1)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-    warmup, steps = 3, 15 if L > 32 or d > 128 else 40
+    warmup, steps = 2, (4 if d > 128 else 12 if L > 32 else 40)   # as in tools/bench.c
     t0 = 0.0
     for step in range(warmup + steps):
         if step == warmup:
