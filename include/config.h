@@ -43,6 +43,9 @@ void config_write_json(const Config *c, FILE *out);
 /* Restores the saved settings from a config.json text; flags given on the command line
    that --resume allows (steps, epochs, threads, stop-after, ...) are kept. */
 int config_read_json(Config *c, const char *json, char *err, size_t errlen);
+/* The value of "key": in a flat JSON object such as config.json, copied into v (a string
+   without its quotes and escapes, or a number's text). Returns 0, or -1 if absent. */
+int config_json_value(const char *json, const char *key, char *v, size_t vlen);
 /* After --resume: error if a flag that would change the run (model, data, optimizer) was given. */
 int config_check_resume_flags(const Config *c, char *err, size_t errlen);
 #endif

@@ -227,8 +227,7 @@ void config_write_json(const Config *c, FILE *out) {
     }
 }
 
-/* Finds "key": in a flat JSON object and copies its value (string unescaped) into v. */
-static int json_lookup(const char *json, const char *key, char *v, size_t vlen) {
+int config_json_value(const char *json, const char *key, char *v, size_t vlen) {
     char pat[80];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(json, pat);
@@ -257,7 +256,7 @@ int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
         char key[64], value[1100], why[256];
         snprintf(key, sizeof key, "%s", o->flag);
         for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
-        if (json_lookup(json, key, value, sizeof value) != 0) {
+        if (config_json_value(json, key, value, sizeof value) != 0) {
             snprintf(err, errlen, "config.json: setting '%s' is missing", key);
             return -1;
         }

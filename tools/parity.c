@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "config.h"
 #include "data.h"
 #include "model.h"
 #include "optim.h"
@@ -117,23 +118,6 @@ static int shape_from_meta(const StFile *f, ModelShape *s, int *patch, char *err
     return 0;
 }
 
-/* The raw text of "key": VALUE in a flat JSON object (quotes stripped); -1 if absent.
-   config.json is written by our own trainer, one flat object, so this is enough. */
-static int json_lookup(const char *json, const char *key, char *out, size_t len) {
-    char pat[96];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    if (!p) return -1;
-    p += strlen(pat);
-    while (*p == ' ') p++;
-    int quoted = *p == '"';
-    p += quoted;
-    size_t n = quoted ? strcspn(p, "\"") : strcspn(p, ",\n}");
-    if (n >= len) return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
-}
 
 static char *read_config_json(const char *run_dir, char *err, size_t errlen) {
     char path[2048];
@@ -144,7 +128,7 @@ static char *read_config_json(const char *run_dir, char *err, size_t errlen) {
 
 static int config_int(const char *json, const char *key, int *out, char *err, size_t errlen) {
     char text[64];
-    if (json_lookup(json, key, text, sizeof text) == 0 && parse_int(text, out) == 0) return 0;
+    if (config_json_value(json, key, text, sizeof text) == 0 && parse_int(text, out) == 0) return 0;
     snprintf(err, errlen, "config.json: '%s' missing or not an integer", key);
     return -1;
 }
@@ -161,7 +145,7 @@ static int load_dataset(Dataset *train, Dataset *test, const char *run_dir, cons
         return -1;
     }
     char dir[1024] = DEFAULT_DATA_DIR;
-    json_lookup(json, "data_dir", dir, sizeof dir);
+    config_json_value(json, "data_dir", dir, sizeof dir);
     int rc, seed, seq_len, vocab, train_size, test_size;
     if (strcmp(dataset, "fashion-mnist") == 0) rc = data_load_idx(train, test, dir, err, errlen);
     else if (strcmp(dataset, "folder") == 0) rc = data_load_folder(train, test, dir, err, errlen);

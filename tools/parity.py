@@ -48,20 +48,9 @@ ADAM_RTOL = 1e-4
 
 
 def read_safetensors(path):
-    """-> ({name: float32 ndarray}, metadata dict). Format: u64 LE header length, JSON
-    header, raw little-endian data (F32 only, as written by the C side)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (hlen,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + hlen])
-    meta = header.pop("__metadata__", {})
-    base, tensors = 8 + hlen, {}
-    for name, e in header.items():
-        if e["dtype"] != "F32":
-            raise ValueError(f"{path}: {name} is {e['dtype']}, expected F32")
-        begin, end = e["data_offsets"]
-        tensors[name] = np.frombuffer(raw[base + begin:base + end], dtype="<f4").reshape(e["shape"]).copy()
-    return tensors, meta
+    """-> ({name: float32 ndarray}, metadata dict), with torch_model's reader."""
+    tensors, meta = torch_model.load_safetensors(path)
+    return {name: t.numpy() for name, t in tensors.items()}, meta
 
 
 def build_model(weights, meta):
