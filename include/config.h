@@ -29,7 +29,7 @@ typedef struct {
     unsigned char given[64];   /* given[i]: option i of the table was on the command line */
 } Config;
 
-enum { CONFIG_OK = 0, CONFIG_HELP = 1, CONFIG_ERROR = 2 };
+enum { CONFIG_OK = 0, CONFIG_HELP = 1, CONFIG_ERROR = 2 };   /* as OPTIONS_OK/HELP/ERROR */
 
 /* Fills defaults, then applies argv. On error writes one line to err. Records in
    c->given which flags the user set. */
@@ -43,9 +43,6 @@ void config_write_json(const Config *c, FILE *out);
 /* Restores the saved settings from a config.json text; flags given on the command line
    that --resume allows (steps, epochs, threads, stop-after, ...) are kept. */
 int config_read_json(Config *c, const char *json, char *err, size_t errlen);
-/* The value of "key": in a flat JSON object such as config.json, copied into v (a string
-   without its quotes and escapes, or a number's text). Returns 0, or -1 if absent. */
-int config_json_value(const char *json, const char *key, char *v, size_t vlen);
 /* After --resume: error if a flag that would change the run (model, data, optimizer) was given. */
 int config_check_resume_flags(const Config *c, char *err, size_t errlen);
 #endif

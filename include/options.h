@@ -1,0 +1,42 @@
+/* Command-line flags from a table: each row is a flag, its type, default, range and help,
+   and where its value lives in a plain settings struct. One table drives parsing, --help,
+   the settings' JSON file and reading it back, so they cannot disagree. */
+#ifndef OPTIONS_H
+#define OPTIONS_H
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { T_INT, T_LONG, T_DOUBLE, T_STRING, T_FLAG } OptionType;
+
+/* saved: written to the settings JSON (and restored from it).
+   resumable: may be given together with --resume (does not change what was computed). */
+typedef struct {
+    const char *flag, *def, *help;
+    OptionType type;
+    size_t offset, size;
+    double min, max;         /* numeric range */
+    const char *choices;     /* "a|b|c" for strings with fixed values, else NULL */
+    int saved, resumable;
+} Option;
+
+/* Offset and size of a field of a settings struct, for the table rows. */
+#define OPTION_FIELD(Type, field) offsetof(Type, field), sizeof(((Type *)0)->field)
+
+enum { OPTIONS_OK = 0, OPTIONS_HELP = 1, OPTIONS_ERROR = 2 };
+
+/* Fills dst with the defaults, then applies argv[first..argc-1]. given (n bytes) records
+   which flags were set. On error, one line in err. */
+int options_parse(const Option *opts, int n, void *dst, unsigned char *given, int argc,
+                  char **argv, int first, char *err, size_t errlen);
+const Option *options_find(const Option *opts, int n, const char *flag);
+/* One line per flag with its help and default, and a line for --help. */
+void options_help(const Option *opts, int n, FILE *out);
+/* "key": value lines (flag names with '_'), each ending ",\n", for the saved options. */
+void options_write_json(const Option *opts, int n, const void *src, FILE *out);
+/* Restores the saved options not marked in given (may be NULL) from a flat JSON text. */
+int options_read_json(const Option *opts, int n, void *dst, const unsigned char *given,
+                      const char *json, char *err, size_t errlen);
+/* The value of "key": in a flat JSON object, copied into v (a string without its quotes
+   and escapes, or a number's text). Returns 0, or -1 if absent. */
+int options_json_value(const char *json, const char *key, char *v, size_t vlen);
+#endif
