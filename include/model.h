@@ -80,6 +80,9 @@ void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean);
    Returns the mean cross-entropy (0 without labels); logits in m->a.logits (B, C). */
 double model_forward(Model *m, const float *patches, const int32_t *tokens,
                     const int32_t *labels, int B);
+/* The residual stack alone, from given token states X0 (B, n, d) (e.g. points on the
+   sphere of radius sqrt(d)); layer states then in model_layer_states. No head, no loss. */
+void model_forward_states(Model *m, const float *X0, int B);
 /* Accumulates d(mean loss)/d(params) into m->grads for the last forward (labels required). */
 void model_backward(Model *m, const float *patches, const int32_t *tokens,
                     const int32_t *labels, int B);

@@ -256,13 +256,11 @@ static void residual_add(float *a, const float *b, float alpha, size_t count) {
     for (size_t i = 0; i < count; i++) a[i] += alpha * b[i];
 }
 
-/* Forward of B examples on the view a; returns the mean cross-entropy over them. */
-static double forward_shard(const Model *m, const Activations *a, Inputs in, int B) {
+/* The residual stack on x[0] (already set) of B examples on the view a. */
+static void layers_forward(const Model *m, const Activations *a, int B) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
     size_t S = rows_stride(m), Nd = (size_t)N * d;
-    embed_forward(state(m, a, 0), in.patches, in.tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
-    rmsnorm_forward(state(m, a, 0), a->rstd0, state(m, a, 0), N, d);
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
         float *x = state(m, a, l), *xa = attn_state(m, a, l);
@@ -281,8 +279,32 @@ static double forward_shard(const Model *m, const Activations *a, Inputs in, int
             rmsnorm_forward(out, a->rstd_m + l * S, out, N, d);
         }
     }
+}
+
+/* Forward of B examples on the view a; returns the mean cross-entropy over them. */
+static double forward_shard(const Model *m, const Activations *a, Inputs in, int B) {
+    const ModelShape *s = &m->s;
+    int N = B * s->n, d = s->d;
+    embed_forward(state(m, a, 0), in.patches, in.tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
+    rmsnorm_forward(state(m, a, 0), a->rstd0, state(m, a, 0), N, d);
+    layers_forward(m, a, B);
     head_forward(a->logits, a->pooled, state(m, a, s->L), m->w.head_w, m->w.head_b, B, s->n, d, s->C);
     return crossentropy_forward(a->probs, a->logits, in.labels, B, s->C);
+}
+
+void model_forward_states(Model *m, const float *X0, int B) {
+    if (B > m->max_batch) FATAL("batch %d exceeds max_batch %d", B, m->max_batch);
+    int K = m->shards;
+#pragma omp parallel for num_threads(K) schedule(static) if (K > 1)
+    for (int k = 0; k < K; k++) {
+        int b0, b1;
+        shard_range(B, K, k, &b0, &b1);
+        if (b1 == b0) continue;
+        Activations a = shard_view(m, b0);
+        size_t rows = (size_t)(b1 - b0) * m->s.n;
+        memcpy(state(m, &a, 0), X0 + (size_t)b0 * m->s.n * m->s.d, sizeof(float) * rows * m->s.d);
+        layers_forward(m, &a, b1 - b0);
+    }
 }
 
 double model_forward(Model *m, const float *patches, const int32_t *tokens,
