@@ -4,10 +4,10 @@ CFLAGS  ?= -O3 -g
 CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -Iinclude -I/usr/include/stb
 LDLIBS  := -lopenblas -lstb -lm
 # Debian packages the build, the default dataset and the tests need.
-DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist
+DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist gnuplot-nox
 GIT_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-LIB_SRC := $(filter-out src/train.c,$(wildcard src/*.c))
+LIB_SRC := $(filter-out src/train.c src/simulate.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o)
 TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
 
