@@ -20,5 +20,7 @@ uint8_t *read_whole_file(const char *path, size_t *len, char *err, size_t errlen
 int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
 double now_seconds(void);        /* monotonic clock */
+/* "42s", "3m07s" or "1h05m", for progress lines and ETAs. */
+void format_duration(char *out, size_t len, double seconds);
 int file_exists(const char *path);
 #endif

@@ -44,6 +44,7 @@ typedef struct {
     int32_t *tokens, *labels;    /* (max_batch, n), (max_batch) */
     int32_t *perm;               /* (train.count) order of the current epoch */
     FILE *train_csv, *eval_csv, *clusters_csv;
+    double last_progress;        /* when the progress line was last printed */
 } Trainer;
 
 static int usage_error(const char *msg) {
@@ -299,18 +300,11 @@ static void log_train_row(Trainer *T, long step, const StepStats *st) {
     fflush(T->train_csv);
 }
 
-static void format_duration(char *out, size_t len, double s) {
-    if (s < 60) snprintf(out, len, "%.0fs", s);
-    else if (s < 3600) snprintf(out, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(out, len, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
 static void progress(Trainer *T, long step, long start, double t_start, double loss, int last) {
-    static double last_print;   /* only throttles printing */
     double now = now_seconds();
     int tty = isatty(STDERR_FILENO);
-    if (!last && now - last_print < (tty ? 0.5 : 15.0)) return;
-    last_print = now;
+    if (!last && now - T->last_progress < (tty ? 0.5 : 15.0)) return;
+    T->last_progress = now;
     double rate = (step - start) / fmax(now - t_start, 1e-9);
     char eta[32];
     format_duration(eta, sizeof eta, rate > 0 ? (T->total_steps - step) / rate : 0);

@@ -89,6 +89,12 @@ double now_seconds(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+void format_duration(char *out, size_t len, double s) {
+    if (s < 60) snprintf(out, len, "%.0fs", s);
+    else if (s < 3600) snprintf(out, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(out, len, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
 int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
