@@ -19,6 +19,7 @@
 #include "optim.h"
 #include "rng.h"
 #include "rundir.h"
+#include "runplots.h"
 #include "util.h"
 
 #ifndef GIT_COMMIT
@@ -352,6 +353,7 @@ static int run(Trainer *T, long start) {
     if (step < T->total_steps) acc = -1;   /* the summary of an unfinished run has no test score */
     if (write_summary(T, status, step, test_loss, acc, seconds, step - start, err, sizeof err) != 0)
         return fprintf(stderr, "train: %s\n", err), 1;
+    if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
     if (step < T->total_steps)
         fprintf(stderr, "%s at step %ld; checkpoint saved in %s; continue with: ./train --resume "
                 "--run-dir %s\n", status, step, T->dir, T->dir);

@@ -159,6 +159,13 @@ static void test_train_run_directory(void) {
     char *ev = slurp(path);
     CHECK(ev && strstr(ev, "\n20,"), "last eval row at the final step");
     free(ev);
+    const char *pngs[] = {"curves.png", "clusters.png"};
+    for (int i = 0; i < 2; i++) {   /* gnuplot-nox is a dependency (make deps, .ci/run) */
+        snprintf(path, sizeof path, "%s/%s", dir, pngs[i]);
+        char *png = slurp(path);
+        CHECK(png && memcmp(png, "\x89PNG", 4) == 0, "%s is a PNG", pngs[i]);
+        free(png);
+    }
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     StFile f;
     char err[512];
