@@ -235,13 +235,20 @@ static Activations shard_view(const Model *m, int b0) {
     return v;
 }
 
-/* Inputs of the examples from b0 on. */
-typedef struct { const float *patches; const int32_t *tokens; const int32_t *labels; } Inputs;
+/* Inputs of the examples from b0 on: patches or tokens (and labels), or token states
+   that skip the embedding (model_forward_states). */
+typedef struct {
+    const float *patches;
+    const int32_t *tokens;
+    const int32_t *labels;
+    const float *states;
+} Inputs;
 
 static Inputs shard_inputs(const Model *m, Inputs in, int b0) {
     size_t r = (size_t)b0 * m->s.n;
     return (Inputs){in.patches ? in.patches + r * m->s.in_dim : NULL,
-                    in.tokens ? in.tokens + r : NULL, in.labels ? in.labels + b0 : NULL};
+                    in.tokens ? in.tokens + r : NULL, in.labels ? in.labels + b0 : NULL,
+                    in.states ? in.states + r * m->s.d : NULL};
 }
 
 /* Examples [b0, b1) of shard k of K for a batch of B (the first B % K shards get one more). */
@@ -281,10 +288,16 @@ static void layers_forward(const Model *m, const Activations *a, int B) {
     }
 }
 
-/* Forward of B examples on the view a; returns the mean cross-entropy over them. */
+/* Forward of B examples on the view a; returns the mean cross-entropy over them (0 for
+   given token states, which stop at the last layer). */
 static double forward_shard(const Model *m, const Activations *a, Inputs in, int B) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
+    if (in.states) {
+        memcpy(state(m, a, 0), in.states, sizeof(float) * N * d);
+        layers_forward(m, a, B);
+        return 0.0;
+    }
     embed_forward(state(m, a, 0), in.patches, in.tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
     rmsnorm_forward(state(m, a, 0), a->rstd0, state(m, a, 0), N, d);
     layers_forward(m, a, B);
@@ -292,25 +305,9 @@ static double forward_shard(const Model *m, const Activations *a, Inputs in, int
     return crossentropy_forward(a->probs, a->logits, in.labels, B, s->C);
 }
 
-void model_forward_states(Model *m, const float *X0, int B) {
+/* Runs the shards of a batch in parallel; returns the loss summed over examples. */
+static double forward_batch(Model *m, Inputs in, int B) {
     if (B > m->max_batch) FATAL("batch %d exceeds max_batch %d", B, m->max_batch);
-    int K = m->shards;
-#pragma omp parallel for num_threads(K) schedule(static) if (K > 1)
-    for (int k = 0; k < K; k++) {
-        int b0, b1;
-        shard_range(B, K, k, &b0, &b1);
-        if (b1 == b0) continue;
-        Activations a = shard_view(m, b0);
-        size_t rows = (size_t)(b1 - b0) * m->s.n;
-        memcpy(state(m, &a, 0), X0 + (size_t)b0 * m->s.n * m->s.d, sizeof(float) * rows * m->s.d);
-        layers_forward(m, &a, b1 - b0);
-    }
-}
-
-double model_forward(Model *m, const float *patches, const int32_t *tokens,
-                     const int32_t *labels, int B) {
-    if (B > m->max_batch) FATAL("batch %d exceeds max_batch %d", B, m->max_batch);
-    Inputs in = {patches, tokens, labels};
     double loss[MODEL_MAX_SHARDS] = {0};
     int K = m->shards;
 #pragma omp parallel for num_threads(K) schedule(static) if (K > 1)
@@ -323,7 +320,17 @@ double model_forward(Model *m, const float *patches, const int32_t *tokens,
     }
     double total = 0.0;
     for (int k = 0; k < K; k++) total += loss[k];
+    return total;
+}
+
+double model_forward(Model *m, const float *patches, const int32_t *tokens,
+                     const int32_t *labels, int B) {
+    double total = forward_batch(m, (Inputs){patches, tokens, labels, NULL}, B);
     return labels ? total / B : 0.0;
+}
+
+void model_forward_states(Model *m, const float *X0, int B) {
+    forward_batch(m, (Inputs){NULL, NULL, NULL, X0}, B);
 }
 
 /* Backward through x_out = rmsnorm(x_in + alpha * f(x_in)). On entry a->dx = dL/dx_out.
@@ -365,7 +372,7 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
 
 void model_backward(Model *m, const float *patches, const int32_t *tokens,
                     const int32_t *labels, int B) {
-    Inputs in = {patches, tokens, labels};
+    Inputs in = {patches, tokens, labels, NULL};
     int K = m->shards;
 #pragma omp parallel num_threads(K) if (K > 1)
     {

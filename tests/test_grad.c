@@ -310,7 +310,30 @@ static void test_grad_model_shards_agree(void) {
     model_free(&three);
 }
 
+/* The layer stack from given states equals the full forward from the same X0. */
+static void test_model_forward_states_matches(void) {
+    ModelShape sh = {.d = 8, .L = 4, .H = 2, .n = 5, .in_dim = 6, .C = 3, .M = 4, .beta = 1.0f, .alpha = 0.5f};
+    int B = 5;
+    Rng r; rng_seed(&r, 91);
+    float *patches = randn((size_t)B * sh.n * sh.in_dim, 1.0, &r);
+    Model m;
+    model_build(&m, sh, B, 2);
+    model_init(&m, 3, 1.0f, 0.0f);
+    model_forward(&m, patches, NULL, NULL, B);
+    size_t Nd = (size_t)B * sh.n * sh.d;
+    float *x0 = xmalloc(sizeof(float) * Nd), *xL = xmalloc(sizeof(float) * Nd);
+    memcpy(x0, model_layer_states(&m, 0), sizeof(float) * Nd);
+    memcpy(xL, model_layer_states(&m, sh.L), sizeof(float) * Nd);
+    memset(m.a.x, 0, sizeof(float) * Nd * (sh.L + 1));
+    model_forward_states(&m, x0, B);
+    CHECK(memcmp(model_layer_states(&m, sh.L), xL, sizeof(float) * Nd) == 0,
+          "layer L from given X0 equals the full forward");
+    free(patches); free(x0); free(xL);
+    model_free(&m);
+}
+
 SUITE(grad_tests) = {
+    {"model_forward_states_matches", test_model_forward_states_matches},
     {"grad_model_shards_agree", test_grad_model_shards_agree},
     {"grad_rmsnorm", test_grad_rmsnorm},
     {"grad_attention_one_head", test_grad_attention_one_head},
