@@ -12,7 +12,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o)
 TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
 
 .PHONY: all run test deps clean bench
-all: deps train
+all: deps train simulate
 
 # Installs the Debian packages that are missing (apt-get as root, else through sudo).
 deps:
@@ -24,6 +24,10 @@ deps:
 	fi
 
 train: build/train.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ./simulate depth|pair|tokens: token dynamics at initialization (README).
+simulate: build/simulate.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/run_tests: $(TEST_OBJ) $(LIB_OBJ)
@@ -64,10 +68,10 @@ bench: deps build/bench
 run: deps train
 	./train
 
-test: deps train build/run_tests build/parity
+test: deps train simulate build/run_tests build/parity
 	./build/run_tests
 
 clean:
-	rm -rf build train
+	rm -rf build train simulate
 
 -include build/*.d build/tests/*.d build/tools/*.d

@@ -1,0 +1,437 @@
+/* ./simulate depth: tokens through freshly initialized deep Transformers of MODEL.md; every
+   clustering metric per layer, averaged over many independent draws (a new model and new
+   tokens per draw), with its standard error. See --help.
+
+   Draws run in parallel, one model per thread (built once, re-initialized per draw). The
+   draws' numbers are folded into the means in draw order, so the output depends on the
+   seed and flags only, not on the thread count or the scheduling. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "metrics.h"
+#include "model.h"
+#include "options.h"
+#include "plot.h"
+#include "rng.h"
+#include "rundir.h"
+#include "simulate.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+#define NUM_METRICS 7                 /* the columns of METRICS_CSV_HEADER */
+#define DRAW_STREAM 0x5d0000000ULL    /* rng streams of the draws: DRAW_STREAM + draw */
+#define SYNTH_TEST_COUNT 4096         /* synthetic sequences the draws pick from */
+
+static const char *const METRIC_NAMES[NUM_METRICS] = {
+    "mean_cos", "mean_abs_cos", "frac_clustered", "frac_antipodal", "order", "n_clusters",
+    "stable_rank"};
+
+typedef struct {
+    char tokens[32], data_dir[1024];
+    int n, vocab, patch;
+    int d, layers, heads, mlp;
+    double beta, noise_scale, value_mean, horizon;
+    char residual_scale[16];
+    int draws, batch;
+    double delta;
+    long seed;
+    int threads;
+    char name[256], run_dir[1024];
+    int force;
+    unsigned char given[32];
+} DepthSettings;
+
+#define F(field) OPTION_FIELD(DepthSettings, field)
+
+static const Option OPTIONS[] = {
+    {"tokens", "sphere", "sphere (uniform, radius sqrt(d)) | fashion-mnist (test images, embedded) | repeat | majority (sequences)", T_STRING, F(tokens), 0, 0, "sphere|fashion-mnist|repeat|majority", 1, 0},
+    {"n", "16", "tokens per example for sphere, repeat and majority (fashion-mnist: (28/patch)^2)", T_INT, F(n), 2, 4096, NULL, 1, 0},
+    {"data-dir", "/usr/share/datasets/fashion-mnist", "fashion-mnist: directory of the IDX files", T_STRING, F(data_dir), 0, 0, NULL, 1, 0},
+    {"patch", "7", "fashion-mnist: patch side p (must divide 28)", T_INT, F(patch), 1, 28, NULL, 1, 0},
+    {"vocab", "8", "repeat, majority: number of symbols", T_INT, F(vocab), 2, 65536, NULL, 1, 0},
+    {"d", "64", "model width", T_INT, F(d), 1, 65536, NULL, 1, 0},
+    {"layers", "64", "number of layers L", T_INT, F(layers), 1, 100000, NULL, 1, 0},
+    {"heads", "1", "attention heads (must divide d)", T_INT, F(heads), 1, 65536, NULL, 1, 0},
+    {"mlp", "0", "MLP width M after each attention (0 = no MLP)", T_INT, F(mlp), 0, 1e6, NULL, 1, 0},
+    {"beta", "1", "attention inverse temperature", T_DOUBLE, F(beta), 0, 1e6, NULL, 1, 0},
+    {"residual-scale", "sqrt", "alpha: sqrt = 1/sqrt(L), linear = 1/L, one = 1", T_STRING, F(residual_scale), 0, 0, "sqrt|linear|one", 1, 0},
+    {"horizon", "1", "with --residual-scale sqrt: alpha = sqrt(T/L), the SDE time T of MODEL.md's limit", T_DOUBLE, F(horizon), 1e-9, 1e9, NULL, 1, 0},
+    {"noise-scale", "1", "V = value_mean*I + noise_scale*G; 0 = no noise", T_DOUBLE, F(noise_scale), 0, 1e6, NULL, 1, 0},
+    {"value-mean", "0", "value_mean in the initialization of V (1 with noise 0: V = I)", T_DOUBLE, F(value_mean), -1e6, 1e6, NULL, 1, 0},
+    {"draws", "200", "independent draws: a fresh model and fresh tokens each", T_INT, F(draws), 1, 1e7, NULL, 1, 0},
+    {"batch", "16", "token sets (examples) per draw; a draw's value is their average", T_INT, F(batch), 1, 100000, NULL, 1, 0},
+    {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
+    SIM_RUN_OPTIONS(DepthSettings, "depth"),
+};
+#define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
+_Static_assert(NUM_OPTIONS <= (int)sizeof(((DepthSettings *)0)->given), "DepthSettings.given is too small");
+
+/* The simulation: settings, shape, data, and every draw's per-layer metrics. */
+typedef struct {
+    DepthSettings cfg;
+    char dir[1100];
+    ModelShape shape;
+    int dataset;          /* 0: tokens on the sphere; 1: inputs of `test` through the embedding */
+    Dataset train, test;  /* test: the examples the draws pick from (train is unused) */
+    int threads;
+    double *mean, *m2;    /* (L+1, NUM_METRICS): mean over draws of each draw's batch
+                             average, and the sum of squared deviations from it */
+    double seconds;
+} Depth;
+
+static int usage_error(const char *msg) { return sim_usage_error("depth", msg); }
+
+static void help(FILE *out) {
+    fprintf(out,
+            "Usage: ./simulate depth [flags]\n"
+            "Tokens pass through freshly initialized deep Transformers of MODEL.md; every\n"
+            "clustering metric is measured at every layer 0..L and averaged over --draws\n"
+            "independent draws (new weights and new tokens each) of --batch token sets.\n"
+            "Writes runs/NAME/: config.json, depth.csv (per layer: each metric's mean over\n"
+            "draws and its standard error), depth.png, summary.json.\n"
+            "Flags take a value as '--flag V' or '--flag=V'.\n\n");
+    options_help(OPTIONS, NUM_OPTIONS, out);
+    fprintf(out, "\nExample, the deterministic and the stochastic picture:\n"
+                 "  ./simulate depth --noise-scale 0 --value-mean 1 --name det\n"
+                 "  ./simulate depth --noise-scale 1 --value-mean 0 --name sto\n"
+                 "Exit status: 0 done, 1 runtime error (data, files), 2 bad flags or values.\n");
+}
+
+static int given(const DepthSettings *c, const char *flag) {
+    const Option *o = options_find(OPTIONS, NUM_OPTIONS, flag);
+    return o ? c->given[o - OPTIONS] : 0;
+}
+
+/* The model's shape from the flags (and the data); 2 with a reason for bad combinations. */
+static int resolve_shape(Depth *D, char *err, size_t errlen) {
+    const DepthSettings *c = &D->cfg;
+    ModelShape *s = &D->shape;
+    *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .n = c->n, .in_dim = 1, .C = 1,
+                      .M = c->mlp, .beta = (float)c->beta,
+                      .alpha = sim_residual_alpha(c->residual_scale, c->layers)};
+    if (given(c, "horizon")) {
+        if (strcmp(c->residual_scale, "sqrt") != 0)
+            return snprintf(err, errlen, "--horizon needs --residual-scale sqrt (alpha = sqrt(T/L))"), 2;
+        s->alpha = (float)sqrt(c->horizon / c->layers);
+    }
+    if (c->d % c->heads != 0)
+        return snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d), 2;
+    if (strcmp(c->tokens, "fashion-mnist") == 0) {
+        if (given(c, "n"))
+            return snprintf(err, errlen, "--n does not apply to --tokens fashion-mnist "
+                            "(n = (28/patch)^2; set --patch)"), 2;
+        if (28 % c->patch != 0)
+            return snprintf(err, errlen, "--patch %d does not divide the 28x28 images", c->patch), 2;
+        if (c->patch == 28)
+            return snprintf(err, errlen, "--patch 28 leaves a single token; the metrics need n >= 2"), 2;
+    }
+    return 0;
+}
+
+/* Loads the examples the draws pick from; fixes n and the input size. 0, or 1 with err. */
+static int load_tokens(Depth *D, char *err, size_t errlen) {
+    const DepthSettings *c = &D->cfg;
+    ModelShape *s = &D->shape;
+    if (strcmp(c->tokens, "sphere") == 0) return 0;
+    D->dataset = 1;
+    if (strcmp(c->tokens, "fashion-mnist") == 0) {
+        if (data_load_idx(&D->train, &D->test, c->data_dir, err, errlen) != 0) return 1;
+        if (D->test.height % c->patch || D->test.width % c->patch) {
+            snprintf(err, errlen, "--patch %d does not divide the %dx%d images", c->patch,
+                     D->test.height, D->test.width);
+            return 1;
+        }
+        s->n = (D->test.height / c->patch) * (D->test.width / c->patch);
+        s->in_dim = c->patch * c->patch * D->test.channels;
+    } else {
+        if (data_synthetic(&D->train, &D->test, c->tokens, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
+                           (uint64_t)c->seed, err, errlen) != 0)
+            return 1;
+        s->tokens_input = 1;
+        s->in_dim = c->vocab;
+    }
+    s->C = D->test.num_classes;
+    return 0;
+}
+
+static void metrics_row(double *out, const ClusterMetrics *m) {
+    double v[NUM_METRICS] = {m->mean_cos, m->mean_abs_cos, m->frac_clustered, m->frac_antipodal,
+                             m->order, m->n_clusters, m->stable_rank};
+    memcpy(out, v, sizeof v);
+}
+
+/* ---- the draws ------------------------------------------------------------------------- */
+
+/* One thread's model and input buffers, reused across its draws. */
+typedef struct {
+    Model model;
+    float *states;      /* (batch, n, d) tokens on the sphere */
+    float *patches;     /* (batch, n, in_dim) image patches */
+    int32_t *tokens;    /* (batch, n) sequences */
+    int32_t *idx;       /* (batch) examples of the draw */
+} Worker;
+
+static void worker_init(Worker *w, const Depth *D) {
+    const ModelShape *s = &D->shape;
+    size_t B = D->cfg.batch, rows = B * s->n;
+    model_build(&w->model, *s, (int)B, 1);
+    w->states = D->dataset ? NULL : xmalloc(sizeof(float) * rows * s->d);
+    w->patches = D->dataset && !s->tokens_input ? xmalloc(sizeof(float) * rows * s->in_dim) : NULL;
+    w->tokens = D->dataset && s->tokens_input ? xmalloc(sizeof(int32_t) * rows) : NULL;
+    w->idx = xmalloc(sizeof(int32_t) * B);
+}
+
+static void worker_free(Worker *w) {
+    model_free(&w->model);
+    free(w->states);
+    free(w->patches);
+    free(w->tokens);
+    free(w->idx);
+}
+
+/* Draw k: a fresh model and fresh tokens from the stream of k alone; its metrics per layer
+   (averaged over the batch) into out (L+1, NUM_METRICS). */
+static void run_draw(Worker *w, const Depth *D, int k, double *out) {
+    const DepthSettings *c = &D->cfg;
+    const ModelShape *s = &D->shape;
+    Model *m = &w->model;
+    int B = c->batch;
+    Rng r;
+    rng_seed_stream(&r, (uint64_t)c->seed, DRAW_STREAM + (uint64_t)k);
+    model_init(m, rng_next(&r), (float)c->noise_scale, (float)c->value_mean);
+    if (!D->dataset) {
+        sim_sphere_tokens(w->states, B * s->n, s->d, &r);
+        model_forward_states(m, w->states, B);
+    } else {
+        for (int b = 0; b < B; b++) w->idx[b] = (int32_t)rng_below(&r, (uint32_t)D->test.count);
+        if (w->patches) data_patches(w->patches, &D->test, w->idx, B, c->patch);
+        else data_tokens(w->tokens, &D->test, w->idx, B);
+        model_forward(m, w->patches, w->tokens, NULL, B);
+    }
+    for (int l = 0; l <= s->L; l++) {
+        ClusterMetrics cm;
+        cluster_metrics(&cm, model_layer_states(m, l), B, s->n, s->d, c->delta);
+        metrics_row(out + (size_t)l * NUM_METRICS, &cm);
+    }
+}
+
+static void progress(int done, int total, double t_start, double *last, int final) {
+    double now = now_seconds();
+    int tty = isatty(STDERR_FILENO);
+    if (!final && now - *last < (tty ? 0.5 : 15.0)) return;
+    *last = now;
+    double rate = done / fmax(now - t_start, 1e-9);
+    char eta[32];
+    format_duration(eta, sizeof eta, rate > 0 ? (total - done) / rate : 0);
+    fprintf(stderr, "%sdraw %d/%d (%.0f%%)  %.1f draws/s  ETA %s%s", tty ? "\r" : "", done,
+            total, 100.0 * done / total, rate, eta, tty && !final ? "   " : "\n");
+    fflush(stderr);
+}
+
+/* Folds a block of draws, in draw order, into the running means and sums of squared
+   deviations (Welford's update: stable when the draws agree to many digits). */
+static void accumulate(Depth *D, const double *block, int first, int count) {
+    size_t cells = (size_t)(D->shape.L + 1) * NUM_METRICS;
+    for (int k = 0; k < count; k++) {
+        double seen = first + k + 1;
+        for (size_t j = 0; j < cells; j++) {
+            double x = block[(size_t)k * cells + j], delta = x - D->mean[j];
+            D->mean[j] += delta / seen;
+            D->m2[j] += delta * (x - D->mean[j]);
+        }
+    }
+}
+
+/* Draws run in blocks of DRAW_BLOCK, the draws of a block in parallel; each block is folded
+   in in draw order, so the result does not depend on which thread ran which draw. */
+#define DRAW_BLOCK 128
+static void run_draws(Depth *D) {
+    int draws = D->cfg.draws, T = D->threads, done = 0;
+    size_t cells = (size_t)(D->shape.L + 1) * NUM_METRICS;
+    double *block = xmalloc(sizeof(double) * DRAW_BLOCK * cells);
+    D->mean = xcalloc(cells, sizeof(double));
+    D->m2 = xcalloc(cells, sizeof(double));
+    double t_start = now_seconds(), last = t_start;
+#pragma omp parallel num_threads(T)
+    {
+        Worker w;
+        worker_init(&w, D);
+        for (int first = 0; first < draws; first += DRAW_BLOCK) {
+            int count = draws - first < DRAW_BLOCK ? draws - first : DRAW_BLOCK;
+#pragma omp for schedule(dynamic, 1)
+            for (int k = 0; k < count; k++) {
+                run_draw(&w, D, first + k, block + (size_t)k * cells);
+#pragma omp critical(depth_progress)
+                {
+                    done++;
+                    progress(done, draws, t_start, &last, done == draws);
+                }
+            }
+#pragma omp single
+            accumulate(D, block, first, count);
+        }
+        worker_free(&w);
+    }
+    free(block);
+    D->seconds = now_seconds() - t_start;
+}
+
+/* Standard error of each mean: sample sd / sqrt(draws) (0 for a single draw). */
+static double std_error(const Depth *D, size_t j) {
+    int n = D->cfg.draws;
+    return n > 1 ? sqrt(D->m2[j] / (n - 1) / n) : 0.0;
+}
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+static int write_config(const Depth *D, char *err, size_t errlen) {
+    const ModelShape *s = &D->shape;
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("{\n  \"command\": \"depth\",\n", f);
+    options_write_json(OPTIONS, NUM_OPTIONS, &D->cfg, f);
+    fprintf(f, "  \"tokens_per_example\": %d,\n  \"input_dim\": %d,\n", s->n,
+            D->dataset ? s->in_dim : 0);
+    /* The horizon T of the SDE limit (MODEL.md, "The limit"): alpha = sqrt(T/L). */
+    const char *rs = D->cfg.residual_scale;
+    double horizon = strcmp(rs, "one") == 0 ? s->L : strcmp(rs, "linear") == 0 ? 1.0 / s->L
+                   : D->cfg.horizon;
+    fprintf(f, "  \"alpha\": %.9g,\n  \"horizon\": %.17g,\n", s->alpha, horizon);
+    fprintf(f, "  \"threads\": %d\n}\n", D->threads);
+    return text_commit(&tf, D->dir, "config.json", err, errlen);
+}
+
+static int write_csv(const Depth *D, char *err, size_t errlen) {
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("layer", f);
+    for (int i = 0; i < NUM_METRICS; i++) fprintf(f, ",%s,%s_se", METRIC_NAMES[i], METRIC_NAMES[i]);
+    fputc('\n', f);
+    for (int l = 0; l <= D->shape.L; l++) {
+        fprintf(f, "%d", l);
+        for (int i = 0; i < NUM_METRICS; i++)
+            fprintf(f, ",%.6g,%.3g", D->mean[l * NUM_METRICS + i], std_error(D, l * NUM_METRICS + i));
+        fputc('\n', f);
+    }
+    return text_commit(&tf, D->dir, "depth.csv", err, errlen);
+}
+
+static int write_summary(const Depth *D, char *err, size_t errlen) {
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"draws_per_s\": %.2f,\n  \"threads\": %d\n}\n",
+            D->seconds, D->cfg.draws / fmax(D->seconds, 1e-9), D->threads);
+    return text_commit(&tf, D->dir, "summary.json", err, errlen);
+}
+
+/* depth.png: the metrics in [-1, 1] on the left, n_clusters and stable_rank on the right;
+   each mean with a band of +-2 standard errors. */
+static int write_plot(const Depth *D, char *err, size_t errlen) {
+    if (!plot_available()) {
+        snprintf(err, errlen, "gnuplot is not installed (apt-get install gnuplot-nox): no depth.png");
+        return -1;
+    }
+    const DepthSettings *c = &D->cfg;
+    char title[512], lines[2][8192];
+    snprintf(title, sizeof title, "%s tokens, n %d, d %d, L %d, H %d, beta %g, alpha %s, "
+             "noise-scale %g, value-mean %g, mlp %d: %d draws x %d", c->tokens, D->shape.n, c->d,
+             c->layers, c->heads, c->beta, c->residual_scale, c->noise_scale, c->value_mean,
+             c->mlp, c->draws, c->batch);
+    /* metric i: mean in column 2+2i, standard error in 3+2i; left panel 0..4, right 5..6 */
+    for (int panel = 0; panel < 2; panel++) {
+        size_t used = 0;
+        for (int i = panel ? 5 : 0; i < (panel ? NUM_METRICS : 5); i++) {
+            int col = 2 + 2 * i;
+            used += snprintf(lines[panel] + used, sizeof lines[0] - used,
+                             "%s'%s/depth.csv' using 1:($%d-2*$%d):($%d+2*$%d) with filledcurves "
+                             "fs transparent solid 0.2 noborder lc %d notitle, '' using 1:%d with "
+                             "lines lw 2 lc %d title '%s'", used ? ", \\\n  " : "", D->dir,
+                             col, col + 1, col, col + 1, i + 1, col, i + 1, METRIC_NAMES[i]);
+            if (used >= sizeof lines[0]) return snprintf(err, errlen, "run directory name too long to plot"), -1;
+        }
+    }
+    char *script = xmalloc(4 * sizeof lines[0]);
+    snprintf(script, 4 * sizeof lines[0],
+             "set terminal pngcairo size 1200,520 font 'sans,10' noenhanced\n"
+             "set datafile separator ','\n"
+             "set output '%s/depth.png'\n"
+             "set multiplot layout 1,2 title \"%s\" font 'sans,10'\n"
+             "set xlabel 'layer (0 = input tokens)'; set xrange [0:%d]; set grid; set key top left\n"
+             "set yrange [-0.05:1.05]; set ylabel 'mean over draws (band: +-2 s.e.)'\n"
+             "plot %s\n"
+             "set yrange [0:%d]; set ylabel 'tokens'; set key center right\n"
+             "plot %s\n"
+             "unset multiplot\n",
+             D->dir, title, D->shape.L, lines[0], D->shape.n + 1, lines[1]);
+    int rc = plot_run(script, err, errlen);
+    free(script);
+    return rc;
+}
+
+/* A few layers of the result on stderr, so a run says what it found. */
+static void print_summary(const Depth *D) {
+    int L = D->shape.L, shown[5] = {0, L / 4, L / 2, 3 * L / 4, L};
+    fprintf(stderr, "layer  mean_cos         frac_clustered   frac_antipodal   order            n_clusters\n");
+    for (int j = 0; j < 5; j++) {
+        if (j > 0 && shown[j] == shown[j - 1]) continue;
+        size_t row = (size_t)shown[j] * NUM_METRICS;
+        fprintf(stderr, "%5d", shown[j]);
+        const int cols[] = {0, 2, 3, 4, 5};
+        for (int i = 0; i < 5; i++)
+            fprintf(stderr, "  %7.4f +-%6.4f", D->mean[row + cols[i]], std_error(D, row + cols[i]));
+        fputc('\n', stderr);
+    }
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int sim_depth_main(int argc, char **argv) {
+    static Depth D;
+    DepthSettings *c = &D.cfg;
+    char err[2048];
+    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 2, err, sizeof err);
+    if (rc == OPTIONS_HELP) return help(stdout), 0;
+    if (rc != OPTIONS_OK) return usage_error(err);
+    if (resolve_shape(&D, err, sizeof err) != 0) return usage_error(err);
+    if (load_tokens(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    if ((rc = sim_setup_run("depth", c->name, c->run_dir, c->force, D.dir, sizeof D.dir, err,
+                            sizeof err)) != 0) {
+        if (rc == EXIT_USAGE) return usage_error(err);
+        return fprintf(stderr, "simulate: %s\n", err), 1;
+    }
+    if (c->force) {   /* an earlier run's results must not survive a failed step of this one */
+        const char *old[] = {"depth.csv", "depth.png", "summary.json"};
+        char path[1200];
+        for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+            snprintf(path, sizeof path, "%s/%s", D.dir, old[i]);
+            remove(path);
+        }
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    D.threads = c->threads > 0 ? c->threads : (int)(cores > 0 ? cores : 1);
+    if (D.threads > c->draws) D.threads = c->draws;
+    openblas_set_num_threads(1);   /* parallel over draws; one single-threaded sgemm each */
+    if (write_config(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+
+    const ModelShape *s = &D.shape;
+    fprintf(stderr, "simulate depth: %s, %s tokens: n %d, d %d, L %d, H %d, alpha %g, noise-scale %g, "
+            "value-mean %g; %d draws x %d, %d threads\n", D.dir, c->tokens, s->n, s->d, s->L,
+            s->H, s->alpha, c->noise_scale, c->value_mean, c->draws, c->batch, D.threads);
+    run_draws(&D);
+    if (write_csv(&D, err, sizeof err) != 0 || write_summary(&D, err, sizeof err) != 0)
+        return fprintf(stderr, "simulate: %s\n", err), 1;
+    if (write_plot(&D, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
+    print_summary(&D);
+    fprintf(stderr, "done: %s (depth.csv, depth.png)\n", D.dir);
+    free(D.mean);
+    free(D.m2);
+    data_free(&D.train);
+    data_free(&D.test);
+    return 0;
+}

@@ -1,0 +1,282 @@
+/* ./simulate pair: two tokens under the limit dynamics of MODEL.md (include/sde.h) over a
+   grid of beta and d. R independent runs per cell from uniform random starts, each ends
+   antipodal (c < -1 + delta), clustered (c > 1 - delta) or undecided at the horizon T.
+
+   Runs are independent jobs (cell * runs + run, each with its own RNG stream) spread over
+   the threads; each result is stored at its index and reduced in order at the end, so the
+   output depends on the seed and flags only, not on the thread count. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "plot.h"
+#include "rng.h"
+#include "rundir.h"
+#include "sde.h"
+#include "simulate.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+#define MAX_LIST 256
+
+typedef struct {
+    char betas[256], ds[256];
+    int runs;
+    double T, h, delta, noise_scale, value_mean, stop_eps;
+    char sampler[16];
+    long seed;
+    int threads;
+    char name[256], run_dir[1024];
+    int force;
+    unsigned char given[32];
+} PairSettings;
+
+#define F(field) OPTION_FIELD(PairSettings, field)
+
+static const Option OPTIONS[] = {
+    {"betas", "0:0.25:5", "beta values: a,b,c or start:step:stop", T_STRING, F(betas), 0, 0, NULL, 1, 0},
+    {"ds", "2,3,4,8,16,32,64,128", "widths d: a,b,c (whole numbers >= 2)", T_STRING, F(ds), 0, 0, NULL, 1, 0},
+    {"runs", "400", "independent runs per (beta, d) cell", T_INT, F(runs), 1, 1e7, NULL, 1, 0},
+    {"T", "200", "horizon T (time of the limit; L = T/h layers)", T_DOUBLE, F(T), 1e-9, 1e9, NULL, 1, 0},
+    {"h", "0.01", "step h = T/L; the residual scale is alpha = sqrt(h)", T_DOUBLE, F(h), 1e-9, 1, NULL, 1, 0},
+    {"delta", "0.01", "antipodal: c < -1 + delta; clustered: c > 1 - delta", T_DOUBLE, F(delta), 1e-12, 1, NULL, 1, 0},
+    {"noise-scale", "1", "V = value_mean*I + noise_scale*G, G entries N(0, 1/d)", T_DOUBLE, F(noise_scale), 0, 1e6, NULL, 1, 0},
+    {"value-mean", "0", "value_mean (the network's map: drift sqrt(h)*value_mean*a_i per step)", T_DOUBLE, F(value_mean), -1e6, 1e6, NULL, 1, 0},
+    {"stop-eps", "1e-12", "stop a run early once 1 - |c| < this (absorbed; 0 = always run to T)", T_DOUBLE, F(stop_eps), 0, 1e-3, NULL, 1, 0},
+    {"sampler", "reduced", "reduced (the cosine's exact O(1) step) | span (O(n d)) | full (d x d matrix)", T_STRING, F(sampler), 0, 0, "reduced|span|full", 1, 0},
+    SIM_RUN_OPTIONS(PairSettings, "pair"),
+};
+#define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
+
+typedef struct {
+    PairSettings cfg;
+    char dir[1100];
+    double betas[MAX_LIST];
+    int ds[MAX_LIST], nb, nd, threads;
+    long steps;
+    signed char *outcome;   /* (cells * runs) */
+    float *time;            /* (cells * runs): time at which the run stopped */
+    double seconds;
+} Pair;
+
+static int usage_error(const char *msg) { return sim_usage_error("pair", msg); }
+
+static void help(FILE *out) {
+    fprintf(out,
+            "Usage: ./simulate pair [flags]\n"
+            "Two tokens on the unit sphere of R^d under the limit of MODEL.md: per step of size h,\n"
+            "u_i <- normalize(u_i + sqrt(h) (value_mean a_i + a_i^T V)), a_i the attention average\n"
+            "(logits beta <u_i,u_j>), V (d x d) iid N(0, noise_scale^2/d) fresh per step, shared\n"
+            "(include/sde.h). For every (beta, d) of the grid, --runs runs from uniform random\n"
+            "starts up to the horizon T; each ends antipodal (c < -1 + delta), clustered\n"
+            "(c > 1 - delta) or undecided. Writes config.json, pair.csv (the three shares per cell\n"
+            "with binomial standard errors), pair.png (P(antipodal) over (beta, d)) and\n"
+            "summary.json into the run directory.\n\n");
+    options_help(OPTIONS, NUM_OPTIONS, out);
+    fprintf(out, "\nExit status: 0 done, 1 runtime error (files), 2 bad flags or values.\n");
+}
+
+static int resolve(Pair *P, char *err, size_t errlen) {
+    PairSettings *c = &P->cfg;
+    double v[MAX_LIST];
+    char why[512];
+    if ((P->nb = sde_parse_list(c->betas, P->betas, MAX_LIST, why, sizeof why)) < 0)
+        return snprintf(err, errlen, "--betas: %s", why), -1;
+    for (int i = 0; i < P->nb; i++)
+        if (P->betas[i] < 0 || P->betas[i] > 1e4)
+            return snprintf(err, errlen, "--betas: %g is out of range [0, 1e4]", P->betas[i]), -1;
+    if ((P->nd = sde_parse_list(c->ds, v, MAX_LIST, why, sizeof why)) < 0)
+        return snprintf(err, errlen, "--ds: %s", why), -1;
+    for (int i = 0; i < P->nd; i++) {
+        if (v[i] != floor(v[i]) || v[i] < 2 || v[i] > 65536)
+            return snprintf(err, errlen, "--ds: %g is not a whole number in [2, 65536]", v[i]), -1;
+        P->ds[i] = (int)v[i];
+    }
+    double L = c->T / c->h;
+    if (L > 1e10) return snprintf(err, errlen, "--T / --h = %g steps is too many", L), -1;
+    P->steps = (long)llround(L);
+    if (P->steps < 1 || fabs(L - P->steps) > 1e-6 * L)
+        return snprintf(err, errlen, "--T %g is not a whole number of steps --h %g", c->T, c->h), -1;
+    return 0;
+}
+
+static int sampler_code(const char *s) {
+    return strcmp(s, "full") == 0 ? SDE_FULL : strcmp(s, "span") == 0 ? SDE_SPAN : -1;
+}
+
+static void progress(long done, long total, double t_start, double *last, int final) {
+    double now = now_seconds();
+    int tty = isatty(STDERR_FILENO);
+    if (!final && now - *last < (tty ? 0.5 : 15.0)) return;
+    *last = now;
+    double rate = done / fmax(now - t_start, 1e-9);
+    char eta[32];
+    format_duration(eta, sizeof eta, rate > 0 ? (total - done) / rate : 0);
+    fprintf(stderr, "%srun %ld/%ld (%.0f%%)  %.0f runs/s  ETA %s%s", tty ? "\r" : "", done,
+            total, 100.0 * done / total, rate, eta, tty && !final ? "   " : "\n");
+    fflush(stderr);
+}
+
+static void run_all(Pair *P) {
+    const PairSettings *c = &P->cfg;
+    long R = c->runs, total = (long)P->nb * P->nd * R, done = 0;
+    int sampler = sampler_code(c->sampler);
+    P->outcome = xmalloc((size_t)total);
+    P->time = xmalloc(sizeof(float) * total);
+    double t_start = now_seconds(), last = t_start;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(P->threads)
+    for (long j = 0; j < total; j++) {
+        long cell = j / R;
+        SdeParams p = {2, P->ds[cell % P->nd], P->betas[cell / P->nd], c->noise_scale,
+                       c->value_mean, c->h};
+        Rng r;
+        rng_seed_stream(&r, (uint64_t)c->seed, (uint64_t)j);
+        long steps_done;
+        double cend = sde_pair_run(&p, P->steps, c->stop_eps, sampler, &r, &steps_done);
+        P->outcome[j] = (signed char)sde_pair_outcome(cend, c->delta);
+        P->time[j] = (float)(steps_done * c->h);
+        long now_done;
+#pragma omp atomic capture
+        now_done = ++done;
+        if (now_done % 64 == 0 || now_done == total) {
+#pragma omp critical(pair_progress)
+            progress(now_done, total, t_start, &last, now_done == total);
+        }
+    }
+    P->seconds = now_seconds() - t_start;
+}
+
+/* Shares of the three endings in a cell and their binomial standard errors. */
+typedef struct { double share[3], se[3], mean_time; } CellStats;   /* antipodal, clustered, undecided */
+
+static CellStats cell_stats(const Pair *P, long cell) {
+    long R = P->cfg.runs, count[3] = {0, 0, 0};
+    CellStats s = {{0}, {0}, 0};
+    for (long k = 0; k < R; k++) {
+        int o = P->outcome[cell * R + k];
+        count[o < 0 ? 0 : o > 0 ? 1 : 2]++;
+        s.mean_time += P->time[cell * R + k];
+    }
+    for (int i = 0; i < 3; i++) {
+        s.share[i] = (double)count[i] / R;
+        s.se[i] = sqrt(s.share[i] * (1 - s.share[i]) / R);
+    }
+    s.mean_time /= R;
+    return s;
+}
+
+static int write_config(const Pair *P, char *err, size_t errlen) {
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("{\n", f);
+    options_write_json(OPTIONS, NUM_OPTIONS, &P->cfg, f);
+    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": %.9g,\n  \"threads\": %d\n}\n", P->steps,
+            sqrt(P->cfg.h), P->threads);
+    return text_commit(&tf, P->dir, "config.json", err, errlen);
+}
+
+static int write_results(const Pair *P, char *err, size_t errlen) {
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("beta,d,runs,share_antipodal,se_antipodal,share_clustered,se_clustered,"
+          "share_undecided,se_undecided,mean_stop_time\n", f);
+    long undecided_cells = 0;
+    for (long cell = 0; cell < (long)P->nb * P->nd; cell++) {
+        CellStats s = cell_stats(P, cell);
+        fprintf(f, "%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f\n", P->betas[cell / P->nd],
+                P->ds[cell % P->nd], P->cfg.runs, s.share[0], s.se[0], s.share[1], s.se[1],
+                s.share[2], s.se[2], s.mean_time);
+        undecided_cells += s.share[2] >= 0.05;
+    }
+    if (text_commit(&tf, P->dir, "pair.csv", err, errlen) != 0) return -1;
+    f = text_begin(&tf);
+    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"threads\": %d,\n  \"cells\": %d,\n"
+            "  \"cells_with_5pct_undecided\": %ld\n}\n", P->seconds, P->threads, P->nb * P->nd,
+            undecided_cells);
+    return text_commit(&tf, P->dir, "summary.json", err, errlen);
+}
+
+/* Heatmap of P(antipodal): beta on x, d as categories on y (one row each). */
+static int write_plot(const Pair *P, char *err, size_t errlen) {
+    size_t cap = 4096 + (size_t)P->nb * P->nd * 64, len = 0;
+    char *s = xmalloc(cap);
+    double dx = 1;
+    for (int i = 1; i < P->nb; i++)
+        if (i == 1 || fabs(P->betas[i] - P->betas[i - 1]) < dx) dx = fabs(P->betas[i] - P->betas[i - 1]);
+    if (dx <= 0) dx = 1;
+    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output '%s/pair.png'\n"
+                    "set title 'P(antipodal): two tokens, T = %g, h = %g, %d runs per cell, delta = %g'\n"
+                    "set xlabel 'beta'\nset ylabel 'd'\nset cblabel 'P(antipodal)'\n"
+                    "set cbrange [0:1]\nset palette defined (0 'white', 0.5 'orange', 1 'dark-red')\n"
+                    "set yrange [-0.5:%d.5]\nset xrange [%g:%g]\nset ytics (",
+                    P->dir, P->cfg.T, P->cfg.h, P->cfg.runs, P->cfg.delta, P->nd - 1,
+                    P->betas[0] - dx / 2, P->betas[P->nb - 1] + dx / 2);
+    for (int i = 0; i < P->nd; i++)
+        len += snprintf(s + len, cap - len, "%s'%d' %d", i ? ", " : "", P->ds[i], i);
+    len += snprintf(s + len, cap - len, ")\n$data << EOD\n");
+    for (long cell = 0; cell < (long)P->nb * P->nd; cell++) {
+        CellStats st = cell_stats(P, cell);
+        len += snprintf(s + len, cap - len, "%g %ld %.6f\n", P->betas[cell / P->nd],
+                        cell % P->nd, st.share[0]);
+    }
+    /* where the antipodal state turns attracting for value_mean 0 (README): cosh 2beta = d-2 */
+    len += snprintf(s + len, cap - len, "EOD\n$edge << EOD\n");
+    for (int i = 0; i < P->nd; i++) {
+        double b = P->ds[i] <= 3 ? 0.0 : 0.5 * acosh(P->ds[i] - 2.0);
+        if (b <= P->betas[P->nb - 1] + dx / 2)
+            len += snprintf(s + len, cap - len, "%g %d\n", b, i);
+    }
+    len += snprintf(s + len, cap - len,
+                    "EOD\nset key below\n"
+                    "plot $data using 1:2:(%g):(0.5):3 with boxxyerror fs solid 1.0 "
+                    "noborder fc palette notitle%s\n", dx / 2,
+                    P->cfg.value_mean == 0 ? ", $edge using 1:2 with linespoints lw 2 pt 7 lc "
+                    "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "");
+    int rc = plot_run(s, err, errlen);
+    free(s);
+    return rc;
+}
+
+static void print_table(const Pair *P) {
+    printf("P(antipodal) (%d runs per cell; rows d, columns beta)\n%6s", P->cfg.runs, "d\\beta");
+    for (int b = 0; b < P->nb; b++) printf(" %5g", P->betas[b]);
+    printf("\n");
+    for (int i = 0; i < P->nd; i++) {
+        printf("%6d", P->ds[i]);
+        for (int b = 0; b < P->nb; b++) printf(" %5.2f", cell_stats(P, (long)b * P->nd + i).share[0]);
+        printf("\n");
+    }
+}
+
+int sim_pair_main(int argc, char **argv) {
+    static Pair P;
+    PairSettings *c = &P.cfg;
+    char err[2048];
+    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 2, err, sizeof err);
+    if (rc == OPTIONS_HELP) return help(stdout), 0;
+    if (rc != OPTIONS_OK) return usage_error(err);
+    if (resolve(&P, err, sizeof err) != 0) return usage_error(err);
+    if ((rc = sim_setup_run("pair", c->name, c->run_dir, c->force, P.dir, sizeof P.dir, err,
+                            sizeof err)) != 0) {
+        if (rc == EXIT_USAGE) return usage_error(err);
+        return fprintf(stderr, "simulate: %s\n", err), 1;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    P.threads = c->threads > 0 ? c->threads : (int)(cores > 0 ? cores : 1);
+    if (write_config(&P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    fprintf(stderr, "simulate pair: %s, %d beta x %d d cells, %d runs each, T %g, h %g (%ld steps), "
+            "noise-scale %g, value-mean %g, %s sampler, %d threads\n", P.dir, P.nb, P.nd, c->runs,
+            c->T, c->h, P.steps, c->noise_scale, c->value_mean, c->sampler, P.threads);
+    run_all(&P);
+    if (write_results(&P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    if (write_plot(&P, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
+    print_table(&P);
+    fprintf(stderr, "done in %.1f s: %s (pair.csv, pair.png)\n", P.seconds, P.dir);
+    free(P.outcome);
+    free(P.time);
+    return 0;
+}
