@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "options.h"
+#include "progress.h"
 #include "plot.h"
 #include "rng.h"
 #include "rundir.h"
@@ -221,19 +222,6 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     }
 }
 
-static void progress(int done, int total, double t_start, double *last, int final) {
-    double now = now_seconds();
-    int tty = isatty(STDERR_FILENO);
-    if (!final && now - *last < (tty ? 0.5 : 15.0)) return;
-    *last = now;
-    double rate = done / fmax(now - t_start, 1e-9);
-    char eta[32];
-    format_duration(eta, sizeof eta, rate > 0 ? (total - done) / rate : 0);
-    fprintf(stderr, "%sdraw %d/%d (%.0f%%)  %.1f draws/s  ETA %s%s", tty ? "\r" : "", done,
-            total, 100.0 * done / total, rate, eta, tty && !final ? "   " : "\n");
-    fflush(stderr);
-}
-
 /* Folds a block of draws, in draw order, into the running means and sums of squared
    deviations (Welford's update: stable when the draws agree to many digits). */
 static void accumulate(Depth *D, const double *block, int first, int count) {
@@ -257,7 +245,9 @@ static void run_draws(Depth *D) {
     double *block = xmalloc(sizeof(double) * DRAW_BLOCK * cells);
     D->mean = xcalloc(cells, sizeof(double));
     D->m2 = xcalloc(cells, sizeof(double));
-    double t_start = now_seconds(), last = t_start;
+    double t_start = now_seconds();
+    Progress prog;
+    progress_start(&prog, "draw", 0, draws);
 #pragma omp parallel num_threads(T)
     {
         Worker w;
@@ -270,7 +260,7 @@ static void run_draws(Depth *D) {
 #pragma omp critical(depth_progress)
                 {
                     done++;
-                    progress(done, draws, t_start, &last, done == draws);
+                    progress_update(&prog, done, NULL, done == draws);
                 }
             }
 #pragma omp single

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "progress.h"
 #include "plot.h"
 #include "rng.h"
 #include "rundir.h"
@@ -108,26 +109,15 @@ static int sampler_code(const char *s) {
     return strcmp(s, "full") == 0 ? SDE_FULL : strcmp(s, "span") == 0 ? SDE_SPAN : -1;
 }
 
-static void progress(long done, long total, double t_start, double *last, int final) {
-    double now = now_seconds();
-    int tty = isatty(STDERR_FILENO);
-    if (!final && now - *last < (tty ? 0.5 : 15.0)) return;
-    *last = now;
-    double rate = done / fmax(now - t_start, 1e-9);
-    char eta[32];
-    format_duration(eta, sizeof eta, rate > 0 ? (total - done) / rate : 0);
-    fprintf(stderr, "%srun %ld/%ld (%.0f%%)  %.0f runs/s  ETA %s%s", tty ? "\r" : "", done,
-            total, 100.0 * done / total, rate, eta, tty && !final ? "   " : "\n");
-    fflush(stderr);
-}
-
 static void run_all(Pair *P) {
     const PairSettings *c = &P->cfg;
     long R = c->runs, total = (long)P->nb * P->nd * R, done = 0;
     int sampler = sampler_code(c->sampler);
     P->outcome = xmalloc((size_t)total);
     P->time = xmalloc(sizeof(float) * total);
-    double t_start = now_seconds(), last = t_start;
+    double t_start = now_seconds();
+    Progress prog;
+    progress_start(&prog, "run", 0, total);
 #pragma omp parallel for schedule(dynamic, 8) num_threads(P->threads)
     for (long j = 0; j < total; j++) {
         long cell = j / R;
@@ -144,7 +134,7 @@ static void run_all(Pair *P) {
         now_done = ++done;
         if (now_done % 64 == 0 || now_done == total) {
 #pragma omp critical(pair_progress)
-            progress(now_done, total, t_start, &last, now_done == total);
+            progress_update(&prog, now_done, NULL, now_done == total);
         }
     }
     P->seconds = now_seconds() - t_start;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "progress.h"
 #include "plot.h"
 #include "rng.h"
 #include "rundir.h"
@@ -154,26 +155,15 @@ static void one_run(Tokens *K, long run, double *U, SdeWork *w) {
     K->smaller[run] = smaller;
 }
 
-static void progress(long done, long total, double t_start, double *last, int final) {
-    double now = now_seconds();
-    int tty = isatty(STDERR_FILENO);
-    if (!final && now - *last < (tty ? 0.5 : 15.0)) return;
-    *last = now;
-    double rate = done / fmax(now - t_start, 1e-9);
-    char eta[32];
-    format_duration(eta, sizeof eta, rate > 0 ? (total - done) / rate : 0);
-    fprintf(stderr, "%srun %ld/%ld (%.0f%%)  %.1f runs/s  ETA %s%s", tty ? "\r" : "", done,
-            total, 100.0 * done / total, rate, eta, tty && !final ? "   " : "\n");
-    fflush(stderr);
-}
-
 static void run_all(Tokens *K) {
     const TokSettings *c = &K->cfg;
     long total = c->runs, done = 0;
     K->outcome = xmalloc((size_t)total);
     K->smaller = xmalloc(sizeof(int) * total);
     K->hist = xcalloc((size_t)total * K->ndepths * c->bins, sizeof(int));
-    double t_start = now_seconds(), last = t_start;
+    double t_start = now_seconds();
+    Progress prog;
+    progress_start(&prog, "run", 0, total);
 #pragma omp parallel num_threads(K->threads)
     {
         SdeWork w;
@@ -185,7 +175,7 @@ static void run_all(Tokens *K) {
 #pragma omp critical(tokens_progress)
             {
                 done++;
-                progress(done, total, t_start, &last, done == total);
+                progress_update(&prog, done, NULL, done == total);
             }
         }
         free(U);

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
+#include "progress.h"
 #include "rng.h"
 #include "rundir.h"
 #include "runplots.h"
@@ -45,7 +46,7 @@ typedef struct {
     int32_t *tokens, *labels;    /* (max_batch, n), (max_batch) */
     int32_t *perm;               /* (train.count) order of the current epoch */
     FILE *train_csv, *eval_csv, *clusters_csv;
-    double last_progress;        /* when the progress line was last printed */
+    Progress progress;           /* the progress line on stderr */
 } Trainer;
 
 static int usage_error(const char *msg) {
@@ -301,18 +302,10 @@ static void log_train_row(Trainer *T, long step, const StepStats *st) {
     fflush(T->train_csv);
 }
 
-static void progress(Trainer *T, long step, long start, double t_start, double loss, int last) {
-    double now = now_seconds();
-    int tty = isatty(STDERR_FILENO);
-    if (!last && now - T->last_progress < (tty ? 0.5 : 15.0)) return;
-    T->last_progress = now;
-    double rate = (step - start) / fmax(now - t_start, 1e-9);
-    char eta[32];
-    format_duration(eta, sizeof eta, rate > 0 ? (T->total_steps - step) / rate : 0);
-    fprintf(stderr, "%sstep %ld/%ld (%.0f%%)  loss %.4f  %.1f steps/s  %.0f samples/s  ETA %s%s",
-            tty ? "\r" : "", step, T->total_steps, 100.0 * step / T->total_steps, loss, rate,
-            rate * T->cfg.batch, eta, tty && !last ? "   " : "\n");
-    fflush(stderr);
+static void progress(Trainer *T, long step, double loss, int final) {
+    char note[32];
+    snprintf(note, sizeof note, "loss %.4f", loss);
+    progress_update(&T->progress, step, note, final);
 }
 
 static int eval_and_log(Trainer *T, long step, double *loss, double *acc) {
@@ -330,6 +323,9 @@ static int run(Trainer *T, long start) {
     char err[1024];
     double t_start = now_seconds(), loss = NAN, acc = -1, test_loss = 0;
     long step = start, last_eval = -1;
+    progress_start(&T->progress, "step", start, T->total_steps);
+    T->progress.per = "samples";
+    T->progress.per_unit = c->batch;
     if (start == 0) log_clusters(T, 0);
     while (step < T->total_steps && !stop_requested &&
            !(c->stop_after > 0 && step - start >= c->stop_after)) {
@@ -343,10 +339,10 @@ static int run(Trainer *T, long start) {
             last_eval = step;
             if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
         }
-        progress(T, step, start, t_start, loss, 0);
+        progress(T, step, loss, 0);
     }
     double seconds = now_seconds() - t_start;
-    progress(T, step, start, t_start, loss, 1);
+    progress(T, step, loss, 1);
     const char *status = step >= T->total_steps ? "finished" : stop_requested ? "interrupted" : "stopped";
     if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (step >= T->total_steps && last_eval != step) eval_and_log(T, step, &test_loss, &acc);
