@@ -75,3 +75,13 @@ clean:
 	rm -rf build train simulate
 
 -include build/*.d build/tests/*.d build/tools/*.d
+
+# Issue 5: noise-scale x seeds x depth x dataset sweep of ./train into results/
+# (experiments/sweep.sh; README "Experiments"). The full one takes hours and resumes
+# when rerun; the quick one takes about 10 minutes on 2 cores.
+.PHONY: experiment experiment-quick
+experiment: deps train
+	bash experiments/sweep.sh --full
+
+experiment-quick: deps train
+	bash experiments/sweep.sh --quick
