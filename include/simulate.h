@@ -35,6 +35,18 @@ int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int fo
     {"force", NULL, "start over in an existing run directory (its files are replaced)",       \
      T_FLAG, OPTION_FIELD(Type, force), 0, 0, NULL, 0, 0}
 
+/* The rows of the limit dynamics (include/sde.h) shared by pair and tokens. Type has
+   double fields T, h, noise_scale, value_mean. */
+#define SIM_LIMIT_OPTIONS(Type)                                                             \
+    {"T", "200", "horizon T (time of the limit; L = T/h layers)", T_DOUBLE,                  \
+     OPTION_FIELD(Type, T), 1e-9, 1e9, NULL, 1, 0},                                          \
+    {"h", "0.01", "step h = T/L; the residual scale is alpha = sqrt(h)", T_DOUBLE,            \
+     OPTION_FIELD(Type, h), 1e-9, 1, NULL, 1, 0},                                            \
+    {"noise-scale", "1", "V = value_mean*I + noise_scale*G, G entries N(0, 1/d)", T_DOUBLE,   \
+     OPTION_FIELD(Type, noise_scale), 0, 1e6, NULL, 1, 0},                                   \
+    {"value-mean", "0", "value_mean (the network's map: drift sqrt(h)*value_mean*a_i per step)", \
+     T_DOUBLE, OPTION_FIELD(Type, value_mean), -1e6, 1e6, NULL, 1, 0}
+
 /* Prints "simulate: msg" and where to find the flags of cmd; returns exit status 2. */
 int sim_usage_error(const char *cmd, const char *msg);
 
