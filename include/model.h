@@ -67,6 +67,9 @@ typedef struct {
     Params gs[MODEL_MAX_SHARDS];               /* views: gs[0] = g, gs[k] into shard_grads[k-1] */
 } Model;
 
+/* alpha of MODEL.md for a residual scale: "sqrt" 1/sqrt(L), "linear" 1/L, "one" 1. */
+float model_residual_alpha(const char *scale, int L);
+
 /* Builds the layout and allocates parameters, gradients and activations (zeroed).
    shards: threads that split each batch (OpenBLAS should then run single-threaded). */
 void model_build(Model *m, ModelShape s, int max_batch, int shards);

@@ -4,9 +4,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The run directory: run_dir if given (non-empty), else runs/NAME, else
+   runs/<prefix>-<YYYYmmdd-HHMMSS>. */
+void rundir_resolve(char *out, size_t len, const char *run_dir, const char *name,
+                    const char *prefix);
 /* resume: dir must hold a config.json. Otherwise dir must not exist, unless force.
-   Returns 0, or -1 with a reason in err. Creates nothing. */
-int rundir_check(const char *dir, int resume, int force, char *err, size_t errlen);
+   can_resume: whether the error may suggest --resume. Returns 0, or -1 with a reason in
+   err. Creates nothing. */
+int rundir_check(const char *dir, int resume, int force, int can_resume, char *err,
+                 size_t errlen);
 /* Creates dir (with parents); with force, removes the files of an earlier run in it. */
 int rundir_create(const char *dir, int force, char *err, size_t errlen);
 

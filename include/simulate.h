@@ -50,8 +50,6 @@ int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int fo
 /* Prints "simulate: msg" and where to find the flags of cmd; returns exit status 2. */
 int sim_usage_error(const char *cmd, const char *msg);
 
-/* The residual scale alpha of MODEL.md for --residual-scale sqrt | linear | one. */
-float sim_residual_alpha(const char *scale, int L);
 
 /* rows tokens of width d, uniform on the sphere of radius sqrt(d) (the norm rmsnorm
    gives): Gaussian rows, normalized in double. X (rows, d). */

@@ -139,6 +139,12 @@ void model_free(Model *m) {
     memset(m, 0, sizeof *m);
 }
 
+float model_residual_alpha(const char *scale, int L) {
+    if (strcmp(scale, "linear") == 0) return 1.0f / L;
+    if (strcmp(scale, "one") == 0) return 1.0f;
+    return (float)(1.0 / sqrt((double)L));
+}
+
 const TensorInfo *model_find_tensor(const Model *m, const char *name) {
     for (int i = 0; i < m->num_tensors; i++)
         if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -21,7 +22,22 @@ static int mkdir_parents(const char *dir) {
     return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-int rundir_check(const char *dir, int resume, int force, char *err, size_t errlen) {
+void rundir_resolve(char *out, size_t len, const char *run_dir, const char *name,
+                    const char *prefix) {
+    if (run_dir && *run_dir) {
+        snprintf(out, len, "%s", run_dir);
+    } else if (name && *name) {
+        snprintf(out, len, "runs/%s", name);
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(out, len, "runs/%s-%s", prefix, stamp);
+    }
+}
+
+int rundir_check(const char *dir, int resume, int force, int can_resume, char *err,
+                 size_t errlen) {
     char cfg[4200];
     snprintf(cfg, sizeof cfg, "%s/config.json", dir);
     if (resume && !file_exists(cfg)) {
@@ -29,8 +45,8 @@ int rundir_check(const char *dir, int resume, int force, char *err, size_t errle
         return -1;
     }
     if (!resume && !force && file_exists(dir)) {
-        snprintf(err, errlen, "%s already exists: use --resume to continue it, --force to start "
-                 "over in it, or another --name", dir);
+        snprintf(err, errlen, "%s already exists: use %s--force to start over in it, or "
+                 "another --name", dir, can_resume ? "--resume to continue it, " : "");
         return -1;
     }
     return 0;

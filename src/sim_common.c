@@ -6,35 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rundir.h"
 #include "util.h"
 
 int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int force,
                   char *dir_out, size_t len, char *err, size_t errlen) {
-    if (run_dir && *run_dir) {
-        snprintf(dir_out, len, "%s", run_dir);
-    } else if (name && *name) {
-        snprintf(dir_out, len, "runs/%s", name);
-    } else {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        snprintf(dir_out, len, "runs/%s-%s", cmd, stamp);
-    }
-    if (!force && file_exists(dir_out)) {   /* rundir_check's message would offer --resume */
-        snprintf(err, errlen, "%s already exists: use --force to start over in it, or another "
-                 "--name", dir_out);
-        return 2;
-    }
+    rundir_resolve(dir_out, len, run_dir, name, cmd);
+    if (rundir_check(dir_out, 0, force, 0, err, errlen) != 0) return 2;
     return rundir_create(dir_out, force, err, errlen) != 0 ? 1 : 0;
-}
-
-float sim_residual_alpha(const char *scale, int L) {
-    if (strcmp(scale, "linear") == 0) return 1.0f / L;
-    if (strcmp(scale, "one") == 0) return 1.0f;
-    return (float)(1.0 / sqrt((double)L));
 }
 
 void sim_sphere_tokens(float *X, int rows, int d, Rng *r) {

@@ -115,7 +115,7 @@ static int resolve_shape(Depth *D, char *err, size_t errlen) {
     ModelShape *s = &D->shape;
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .n = c->n, .in_dim = 1, .C = 1,
                       .M = c->mlp, .beta = (float)c->beta,
-                      .alpha = sim_residual_alpha(c->residual_scale, c->layers)};
+                      .alpha = model_residual_alpha(c->residual_scale, c->layers)};
     if (given(c, "horizon")) {
         if (strcmp(c->residual_scale, "sqrt") != 0)
             return snprintf(err, errlen, "--horizon needs --residual-scale sqrt (alpha = sqrt(T/L))"), 2;

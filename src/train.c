@@ -66,18 +66,13 @@ static int load_data(Trainer *T, char *err, size_t errlen) {
                           c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
 }
 
-static float residual_alpha(const Config *c) {
-    if (strcmp(c->residual_scale, "linear") == 0) return 1.0f / c->layers;
-    if (strcmp(c->residual_scale, "one") == 0) return 1.0f;
-    return (float)(1.0 / sqrt((double)c->layers));
-}
-
 /* The model's shape from the flags and the data; -1 with a reason if they do not fit. */
 static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
     const Config *c = &T->cfg;
     const Dataset *ds = &T->train;
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .C = ds->num_classes,
-                      .M = c->mlp, .beta = (float)c->beta, .alpha = residual_alpha(c)};
+                      .M = c->mlp, .beta = (float)c->beta,
+                      .alpha = model_residual_alpha(c->residual_scale, c->layers)};
     if (c->d % c->heads != 0) {
         snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d);
         return -1;
@@ -101,21 +96,6 @@ static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
         return -1;
     }
     return 0;
-}
-
-static void default_run_dir(Trainer *T) {
-    const Config *c = &T->cfg;
-    if (*c->run_dir) {
-        snprintf(T->dir, sizeof T->dir, "%s", c->run_dir);
-    } else if (*c->name) {
-        snprintf(T->dir, sizeof T->dir, "runs/%s", c->name);
-    } else {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        snprintf(T->dir, sizeof T->dir, "runs/%s-ns%g-seed%ld-%s", c->dataset, c->noise_scale,
-                 c->seed, stamp);
-    }
 }
 
 static void alloc_batch(Trainer *T) {
@@ -414,8 +394,10 @@ int main(int argc, char **argv) {
     if (config_given(c, "steps") && config_given(c, "epochs")) return usage_error("give --steps or --epochs, not both");
     if (strcmp(c->dataset, "folder") == 0 && !config_given(c, "data-dir") && !c->resume)
         return usage_error("--dataset folder needs --data-dir ROOT (with ROOT/train and ROOT/test)");
-    default_run_dir(&T);
-    if (rundir_check(T.dir, c->resume, c->force, err, sizeof err) != 0) return usage_error(err);
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "%s-ns%g-seed%ld", c->dataset, c->noise_scale, c->seed);
+    rundir_resolve(T.dir, sizeof T.dir, c->run_dir, c->name, prefix);
+    if (rundir_check(T.dir, c->resume, c->force, 1, err, sizeof err) != 0) return usage_error(err);
     if (c->resume && read_saved_config(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (c->resume && config_given(c, "epochs")) c->steps = 0;   /* the new --epochs wins */
     if (c->resume && config_given(c, "steps")) c->epochs = 0;

@@ -49,7 +49,7 @@ static int bench_step(const BenchConfig *c, int threads) {
     }
     int n = (28 / c->patch) * (28 / c->patch);
     ModelShape s = {.d = c->d, .L = c->L, .H = c->H, .n = n, .in_dim = c->patch * c->patch,
-                    .C = 10, .M = c->M, .beta = 1.0f, .alpha = 1.0f / sqrtf((float)c->L)};
+                    .C = 10, .M = c->M, .beta = 1.0f, .alpha = model_residual_alpha("sqrt", c->L)};
     Model m;
     openblas_set_num_threads(1);
     model_build(&m, s, BATCH, threads);
