@@ -166,7 +166,11 @@ export OUT="$out" SYN_FLAGS="$syn_flags" TRAIN_FLAGS="$train_flags"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 rc=0
-echo "$plan" | tr '\t' ' ' | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _ \
+# cheapest runs first (updates x depth), and within a setting noise 1 (the reference) then
+# 0, so that an interrupted sweep has whole settings and the main contrast finished
+echo "$plan" | awk -F'\t' '{ print $3 * $6 "\t" ($4 == 1 ? 0 : $4 == 0 ? 1 : 2) "\t" NR "\t" $0 }' \
+    | sort -t$'\t' -k1,1n -k2,2n -k3,3n | cut -f4- \
+    | tr '\t' ' ' | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _ \
     | tee -a "$out/sweep.log" || rc=$?
 elapsed=$(( $(date +%s) - start ))
 printf 'sweep: runs took %dm%02ds\n' $((elapsed / 60)) $((elapsed % 60)) | tee -a "$out/sweep.log"
