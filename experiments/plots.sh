@@ -3,26 +3,38 @@
 #   accuracy_vs_noise.png       final test accuracy (mean +- sd over seeds) vs noise-scale,
 #                               one line per depth, one panel per dataset
 #   heatmap_ns0.png, _ns1.png   mean_cos of the probe batch over (update, layer), averaged
-#                               over seeds, at depth HEAT_DEPTH, one panel per dataset;
-#                               both files share one colour range so they compare
+#                               over seeds; rows = depths, columns = datasets; both files
+#                               share one colour range so they compare
 #   layers_init_vs_trained.png  per-layer mean_cos at update 0 and at the last update,
 #                               noise-scale 0 and 1, averaged over seeds; rows = datasets,
 #                               columns = depths
-# Usage: experiments/plots.sh OUT HEAT_DEPTH   (needs OUT/plan.tsv, table.csv, runs/)
+# Only finished runs count (those with a test_acc in summary.csv), so a partial sweep
+# (sweep.sh --report) plots what it has.
+# Usage: experiments/plots.sh OUT   (needs OUT/summary.csv, table.csv, runs/)
 set -euo pipefail
-[ $# = 2 ] && [ -r "$1/plan.tsv" ] && [ -r "$1/table.csv" ] || {
-    echo "usage: experiments/plots.sh OUT HEAT_DEPTH (OUT/plan.tsv and table.csv must exist)" >&2; exit 2; }
-out=$1; hd=$2; pd="$out/plotdata"; mkdir -p "$pd"
-datasets=$(cut -f2 "$out/plan.tsv" | awk '!seen[$0]++')
-depths=$(cut -f3 "$out/plan.tsv" | sort -nu)
+[ $# = 1 ] && [ -r "$1/summary.csv" ] && [ -r "$1/table.csv" ] || {
+    echo "usage: experiments/plots.sh OUT (OUT/summary.csv and table.csv must exist)" >&2; exit 2; }
+out=$1; pd="$out/plotdata"; mkdir -p "$pd"
+# summary.csv: dataset,depth,noise,seed,test_acc,steps,name
+datasets=$(awk -F, 'NR > 1 && $5 != "" && !seen[$1]++ { print $1 }' "$out/summary.csv")
+depths=$(awk -F, 'NR > 1 && $5 != "" { print $2 }' "$out/summary.csv" | sort -nu)
+[ -n "$datasets" ] || { echo "plots.sh: no finished run in $out/summary.csv" >&2; exit 1; }
 nds=$(wc -w <<<"$datasets"); ndp=$(wc -w <<<"$depths")
+
+# A panel with a note instead of lines (gnuplot refuses a plot with no point), for a
+# setting with no finished run yet.
+empty_panel() {
+    printf '%s\n' "set label 1 'no finished run yet' at graph 0.5, graph 0.5 center" \
+        "plot [0:1] [0:1] 2 notitle" "unset label 1"
+}
 
 # Seed-average of clusters.csv's mean_cos for one (dataset, depth, noise): "step layer mean"
 # sorted by step then layer, a blank line between steps (one scan per update).
 avg_clusters() {  # dataset depth noise -> file
     local files
-    files=$(awk -F'\t' -v ds="$1" -v L="$2" -v ns="$3" -v o="$out" \
-        '$2 == ds && $3 == L && $4 + 0 == ns + 0 { print o "/runs/" $1 "/clusters.csv" }' "$out/plan.tsv")
+    files=$(awk -F, -v ds="$1" -v L="$2" -v ns="$3" -v o="$out" \
+        'NR > 1 && $1 == ds && $2 == L && $3 + 0 == ns + 0 && $5 != "" { print o "/runs/" $7 "/clusters.csv" }' \
+        "$out/summary.csv")
     [ -n "$files" ] || return 1
     # shellcheck disable=SC2086
     awk -F, 'FNR > 1 { k = $1 " " $2; s[k] += $3; n[k]++ }
@@ -38,11 +50,12 @@ for ds in $datasets; do
         f="$pd/acc_${ds}_L$L.dat"
         awk -F, -v ds="$ds" -v L="$L" 'NR > 1 && $1 == ds && $2 == L {
             printf "%s %.4f %.4f\n", $3, 100 * $5, ($6 == "" ? 0 : 100 * $6) }' "$out/table.csv" > "$f"
+        [ -s "$f" ] || continue
         lines="$lines${lines:+, }'$f' using 1:2:3 with yerrorlines lw 2 pt 7 title 'L $L'"
     done
     plot="$plot
 set title '$ds: final test accuracy (mean +- sd over seeds)'
-plot $lines"
+$(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
 done
 gnuplot <<GP
 set terminal pngcairo size $((560 * nds)),420 font ',10'
@@ -54,25 +67,25 @@ $plot
 unset multiplot
 GP
 
-# ---- heatmaps at depth hd, noise 0 and 1, one shared colour range ----
-for ns in 0 1; do for ds in $datasets; do
-    avg_clusters "$ds" "$hd" "$ns" > "$pd/heat_${ds}_ns$ns.dat" || : > "$pd/heat_${ds}_ns$ns.dat"
-done; done
+# ---- heatmaps, noise 0 and 1, a panel per (depth, dataset), one shared colour range ----
+for ns in 0 1; do for L in $depths; do for ds in $datasets; do
+    f="$pd/heat_${ds}_L${L}_ns$ns.dat"
+    avg_clusters "$ds" "$L" "$ns" > "$f" || : > "$f"
+done; done; done
 range=$(cat "$pd"/heat_*_ns[01].dat | awk 'NF == 3 { if (n++ == 0 || $3 < lo) lo = $3; if (n == 1 || $3 > hi) hi = $3 }
     END { if (lo > 0) lo = 0; if (hi <= lo) hi = lo + 1; printf "%g:%g", lo, hi }')
 for ns in 0 1; do
     plot=""
-    for ds in $datasets; do
-        f="$pd/heat_${ds}_ns$ns.dat"; [ -s "$f" ] || continue
+    for L in $depths; do for ds in $datasets; do
+        f="$pd/heat_${ds}_L${L}_ns$ns.dat"
         plot="$plot
-set title '$ds, L $hd, noise-scale $ns: mean cos between tokens'
-plot '$f' using 1:2:3 with image notitle"
-    done
-    [ -n "$plot" ] || continue
+set title '$ds, L $L, noise-scale $ns: mean cos between tokens'
+$(if [ -s "$f" ]; then echo "plot '$f' using 1:2:3 with image notitle"; else empty_panel; fi)"
+    done; done
     gnuplot <<GP
-set terminal pngcairo size $((560 * nds)),420 font ',10'
+set terminal pngcairo size $((560 * nds)),$((420 * ndp)) font ',10'
 set output '$out/heatmap_ns$ns.png'
-set multiplot layout 1,$nds
+set multiplot layout $ndp,$nds
 set cbrange [$range]
 set palette rgb 33,13,10
 set xlabel 'training update'; set ylabel 'layer (0 = embedding)'
@@ -95,10 +108,9 @@ for ds in $datasets; do for L in $depths; do
         lines="$lines${lines:+, }'$f' using (\$1 == 0 ? \$2 : 1/0):3 with lines lw 2 dt 2 lc $dash title 'ns $ns, update 0'"
         lines="$lines, '$f' using (\$1 == $last ? \$2 : 1/0):3 with lines lw 2 dt 1 lc $dash title 'ns $ns, update $last'"
     done
-    [ -n "$lines" ] || lines="1/0 notitle"
     plot="$plot
 set title '$ds, L $L'
-plot $lines"
+$(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
 done; done
 gnuplot <<GP
 set terminal pngcairo size $((520 * ndp)),$((380 * nds)) font ',10'

@@ -33,8 +33,9 @@ interrupted ones continued with --resume: rerun the same command to resume a swe
   --syn-flags "FLAGS"    flags of the synthetic task (default: "--seq-len 16 --vocab 16")
   --train-flags "FLAGS"  extra ./train flags for every run (e.g. a tiny model for tests)
   --jobs N               runs at a time, each with --threads 1 (default 2)
-  --heat-depth L         depth of the heatmaps (default: the smallest depth)
   --dry-run              print the plan and the time estimate, run nothing
+  --report               train nothing: table and plots of the runs finished so far
+                         (a partial report while a sweep is running or interrupted)
   --help                 this text
 Exit status: 0 done, 1 a run or the aggregation failed, 2 bad arguments.
 USAGE
@@ -47,7 +48,7 @@ mode=full; name=""; out=""
 noise="0,0.25,0.5,1,2"; seeds="1,2,3"; depths="16,64"; datasets="fashion-mnist,repeat"
 steps_fm=4000; steps_fm_deep=4000; steps_syn=500; steps_syn_deep=500
 syn_flags="--seq-len 16 --vocab 16"
-train_flags=""; jobs=2; heat_depth=""; dry=0
+train_flags=""; jobs=2; dry=0; report=0
 set_quick() {
     mode=quick; noise="0,0.5,1"; seeds="1,2,3"
     steps_fm=300; steps_fm_deep=60; steps_syn=300; steps_syn_deep=60
@@ -73,8 +74,8 @@ while [ $# -gt 0 ]; do
         --syn-flags) [ $# -ge 2 ] || die_usage "--syn-flags needs a value"; syn_flags=$2; shift 2 ;;
         --train-flags) [ $# -ge 2 ] || die_usage "--train-flags needs a value"; train_flags=$2; shift 2 ;;
         --jobs) need "$@"; jobs=$2; shift 2 ;;
-        --heat-depth) need "$@"; heat_depth=$2; shift 2 ;;
         --dry-run) dry=1; shift ;;
+        --report) report=1; shift ;;
         *) die_usage "unknown argument '$1'" ;;
     esac
 done
@@ -99,8 +100,6 @@ done
 # noise 1 is the reference of every difference in the table
 has_one=0; for x in ${noise//,/ }; do awk -v x="$x" 'BEGIN{exit !(x+0==1)}' && has_one=1; done
 [ $has_one = 1 ] || die_usage "--noise must contain 1 (the reference of the differences)"
-[ -n "$heat_depth" ] || heat_depth=$(tr , '\n' <<<"$depths" | sort -n | head -1)
-pos_int "$heat_depth" || die_usage "--heat-depth: '$heat_depth' is not a positive integer"
 if [ -z "$out" ]; then out="results/${name:-$mode}"; elif [[ $out != /* ]]; then out="$caller/$out"; fi
 [ -x ./train ] || { echo "sweep.sh: ./train is missing: run make train first" >&2; exit 1; }
 
@@ -136,10 +135,6 @@ printf 'sweep: expected time about %dh%02dm%02ds (estimate from measured ms/upda
     $((est / 3600)) $((est % 3600 / 60)) $((est % 60))
 [ $dry = 1 ] && { echo "$plan" | cut -f1,6 | sed 's/^/  /'; exit 0; }
 
-mkdir -p "$out/runs" "$out/logs"
-echo "$plan" > "$out/plan.tsv"
-start=$(date +%s)
-
 # ---- one run (called by xargs, JOBS in parallel). Logs "skipped"/"resumed"/"started". ----
 run_one() {
     local rn=$1 ds=$2 L=$3 ns=$4 s=$5 st=$6 dir="$OUT/runs/$1" log="$OUT/logs/$1.log" rc=0
@@ -160,32 +155,50 @@ run_one() {
     if [ $rc != 0 ] || ! finished "$dir"; then echo "FAILED   $rn (exit $rc, log $log)"; return 1; fi
     echo "finished $rn ($(tail -1 "$dir/eval.csv" | cut -d, -f3))"
 }
-export -f run_one finished
-export OUT="$out" SYN_FLAGS="$syn_flags" TRAIN_FLAGS="$train_flags"
-# single-threaded BLAS inside each run (./train --threads 1 also does this)
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-rc=0
-# cheapest runs first (updates x depth), and within a setting noise 1 (the reference) then
-# 0, so that an interrupted sweep has whole settings and the main contrast finished
-echo "$plan" | awk -F'\t' '{ print $3 * $6 "\t" ($4 == 1 ? 0 : $4 == 0 ? 1 : 2) "\t" NR "\t" $0 }' \
-    | sort -t$'\t' -k1,1n -k2,2n -k3,3n | cut -f4- \
-    | tr '\t' ' ' | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _ \
-    | tee -a "$out/sweep.log" || rc=$?
-elapsed=$(( $(date +%s) - start ))
-printf 'sweep: runs took %dm%02ds\n' $((elapsed / 60)) $((elapsed % 60)) | tee -a "$out/sweep.log"
-[ $rc = 0 ] || { echo "sweep: some runs did not finish (interrupted or failed; see $out/logs): rerun the same command to resume" >&2; exit 1; }
+# ---- every run of the plan, JOBS at a time; exits 1 if any did not finish ----
+run_all() {
+    mkdir -p "$out/runs" "$out/logs"
+    echo "$plan" > "$out/plan.tsv"
+    export -f run_one finished
+    export OUT="$out" SYN_FLAGS="$syn_flags" TRAIN_FLAGS="$train_flags"
+    # single-threaded BLAS inside each run (./train --threads 1 also does this)
+    export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+    local start rc=0 elapsed
+    start=$(date +%s)
+    # cheapest runs first (updates x depth), and within a setting noise 1 (the reference)
+    # then 0, so that an interrupted sweep has whole settings and the main contrast finished
+    echo "$plan" | awk -F'\t' '{ print $3 * $6 "\t" ($4 == 1 ? 0 : $4 == 0 ? 1 : 2) "\t" NR "\t" $0 }' \
+        | sort -t$'\t' -k1,1n -k2,2n -k3,3n | cut -f4- \
+        | tr '\t' ' ' | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _ \
+        | tee -a "$out/sweep.log" || rc=$?
+    elapsed=$(( $(date +%s) - start ))
+    printf 'sweep: runs took %dm%02ds\n' $((elapsed / 60)) $((elapsed % 60)) | tee -a "$out/sweep.log"
+    [ $rc = 0 ] || { echo "sweep: some runs did not finish (interrupted or failed; see $out/logs):" \
+                          "rerun the same command to resume" >&2; exit 1; }
+}
 
-# ---- collect the final test accuracy of every run, then aggregate and plot ----
-{
-    echo "dataset,depth,noise,seed,test_acc,steps,name"
-    while IFS=$'\t' read -r rn ds L ns s st; do
-        acc=$(tail -1 "$out/runs/$rn/eval.csv" | cut -d, -f3)
-        echo "$ds,$L,$ns,$s,$acc,$st,$rn"
-    done < "$out/plan.tsv"
-} > "$out/summary.csv"
-awk -f experiments/aggregate.awk "$out/summary.csv" > "$out/table.csv"
-bash experiments/table_md.sh "$out/table.csv" > "$out/table.md"
-bash experiments/plots.sh "$out" "$heat_depth"
-echo "sweep: wrote $out/summary.csv, table.csv, table.md and plots"
-cat "$out/table.md"
+# ---- the final test accuracy of every finished run (empty for the others: only --report
+# gets here with some), then the table and the plots ----
+report() {
+    {
+        echo "dataset,depth,noise,seed,test_acc,steps,name"
+        while IFS=$'\t' read -r rn ds L ns s st; do
+            acc=""; finished "$out/runs/$rn" && acc=$(tail -1 "$out/runs/$rn/eval.csv" | cut -d, -f3)
+            echo "$ds,$L,$ns,$s,$acc,$st,$rn"
+        done <<<"$plan"
+    } > "$out/summary.csv"
+    awk -f experiments/aggregate.awk "$out/summary.csv" > "$out/table.csv"
+    bash experiments/table_md.sh "$out/table.csv" > "$out/table.md"
+    bash experiments/plots.sh "$out"
+    echo "sweep: wrote $out/summary.csv, table.csv, table.md and plots"
+    cat "$out/table.md"
+}
+
+if [ $report = 1 ]; then
+    [ "$todo" -lt "$total" ] || { echo "sweep.sh: no finished run in $out/runs yet" >&2; exit 1; }
+    echo "sweep: report of the $((total - todo)) finished runs; the $todo others are left out"
+else
+    run_all
+fi
+report

@@ -138,6 +138,10 @@ static void test_experiment_sweep_bad_args(void) {
     CHECK(rc == 0 && strstr(out, "60 runs") && strstr(out, "expected time about"),
           "full --dry-run: 60 runs, got %d: %s", rc, out);
     CHECK(stat("/tmp/sweep-test-never-created", &st) != 0, "--dry-run creates nothing");
+    rc = run_cmd("bash experiments/sweep.sh --report --out /tmp/sweep-test-never-created", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "no finished run"), "--report with no finished run: exit 1, got %d: %s",
+          rc, out);
+    CHECK(stat("/tmp/sweep-test-never-created", &st) != 0, "--report with nothing to report creates nothing");
 }
 
 static const char *const tiny_runs[] = {"repeat-L2-ns0-s1", "repeat-L2-ns0-s2",
@@ -196,6 +200,23 @@ static void test_experiment_tiny_sweep_and_resume(void) {
              "--stop-after 2 --force --run-dir %s/sw/runs/%s", dir, tiny_runs[3]);
     rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0, "stopped run exits 0, got %d: %s", rc, out);
+
+    /* a partial report now: the 3 finished runs, the stopped one left out and untouched */
+    snprintf(cmd, sizeof cmd, TINY " --out %s/sw --report", dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "--report exits 0, got %d: %s", rc, out);
+    CHECK(strstr(out, "report of the 3 finished runs") && !strstr(out, "started ") &&
+          !strstr(out, "resumed "), "--report trains nothing and counts 3 runs: %s", out);
+    snprintf(path, sizeof path, "%s/sw/summary.csv", dir);
+    char *summary = slurp(path);
+    CHECK(summary && strstr(summary, "\nrepeat,2,1,2,,5,repeat-L2-ns1-s2\n"),
+          "the unfinished run has no accuracy in summary.csv: %s", summary ? summary : "(none)");
+    free(summary);
+    snprintf(path, sizeof path, "%s/sw/table.csv", dir);
+    table = slurp(path);
+    CHECK(table && strstr(table, "\nrepeat,2,1,1,"), "noise 1 counts 1 run: %s", table ? table : "(none)");
+    free(table);
+
     snprintf(cmd, sizeof cmd, TINY " --out %s/sw", dir);
     rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0, "third sweep exits 0, got %d: %s", rc, out);
