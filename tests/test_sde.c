@@ -82,6 +82,33 @@ static void test_sde_noise_covariance_known(void) {
     check_noise_covariance(B, 3, d, SDE_FULL, "full, rank 1");
 }
 
+/* Two tokens 1e-7 apart (nearly merged, as in a cluster): the span sampler must keep the
+   direction between them, so r_2 - r_1 has per-coordinate variance sigma^2 |a_2 - a_1|^2.
+   A rank tolerance in Gram-Schmidt looser than the gap would drop it (variance 0). */
+static void test_sde_noise_nearly_equal_tokens(void) {
+    enum { d = 4 };
+    double eps = 1e-7, sigma = 0.7;
+    double A[2 * d] = {0.6, 0.8, 0.0, 0.0,   0.6, 0.8, 0.0, 0.0};
+    A[d + 2] = eps;                        /* a_2 - a_1 = eps e_3, orthogonal to a_1 */
+    for (int s = 0; s < 2; s++) {
+        SdeSampler sampler = s ? SDE_FULL : SDE_SPAN;
+        SdeWork w;
+        sde_work_init(&w, 2, d);
+        Rng r;
+        rng_seed(&r, 9);
+        int N = 20000;
+        double v = 0;
+        for (int t = 0; t < N; t++) {
+            sde_noise(w.R, A, 2, d, sigma, sampler, &w, &r);
+            for (int k = 0; k < d; k++) v += pow(w.R[d + k] - w.R[k], 2) / ((double)N * d);
+        }
+        double want = sigma * sigma * eps * eps, se = want * sqrt(2.0 / ((double)N * d));
+        CHECK(fabs(v - want) <= 5 * se, "%s: Var(r_2 - r_1) = %g, want %g (se %g)",
+              s ? "full" : "span", v, want, se);
+        sde_work_free(&w);
+    }
+}
+
 /* The law of one step of c from a fixed c0, by the three samplers: mean and variance of
    the new cosine agree within statistical error. */
 static void one_step_same_law(SdeParams p, double c0, int check_limit) {
@@ -346,6 +373,7 @@ static void test_sde_tokens_command(void) {
 SUITE(sde_tests) = {
     {"sde_normals_and_chi2", test_sde_normals_and_chi2},
     {"sde_noise_covariance_known", test_sde_noise_covariance_known},
+    {"sde_noise_nearly_equal_tokens", test_sde_noise_nearly_equal_tokens},
     {"sde_samplers_one_step_same_law", test_sde_samplers_one_step_same_law},
     {"sde_samplers_runs_same_law", test_sde_samplers_runs_same_law},
     {"sde_antipodal_pair_is_invariant", test_sde_antipodal_pair_is_invariant},
