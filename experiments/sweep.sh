@@ -12,7 +12,7 @@ usage() {
 Usage: experiments/sweep.sh [--quick | --full] [flags]
 Trains every (dataset, depth, noise-scale, seed) of the grid with ./train --threads 1,
 JOBS at a time, into OUT/runs/<dataset>-L<depth>-ns<noise>-s<seed>/, then writes
-OUT/summary.csv, table.csv, table.md and the PNG plots. Finished runs are skipped,
+OUT/summary.csv, table.csv, table.md, layers.csv, layers.md and the PNG plots. Finished runs are skipped,
 interrupted ones continued with --resume: rerun the same command to resume a sweep.
 
   --full                 the full sweep (default): noise 0,0.25,0.5,1,2; seeds 1,2,3;
@@ -191,7 +191,8 @@ report() {
     awk -f experiments/aggregate.awk "$out/summary.csv" > "$out/table.csv"
     bash experiments/table_md.sh "$out/table.csv" > "$out/table.md"
     bash experiments/plots.sh "$out"
-    echo "sweep: wrote $out/summary.csv, table.csv, table.md and plots"
+    bash experiments/layers_table.sh "$out" > "$out/layers.md"
+    echo "sweep: wrote $out/summary.csv, table.csv, table.md, layers.csv, layers.md and plots"
     cat "$out/table.md"
 }
 

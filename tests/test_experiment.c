@@ -158,7 +158,7 @@ static void test_experiment_tiny_sweep_and_resume(void) {
     CHECK(count(out, "started ") == 4 && count(out, "finished repeat") == 4,
           "4 runs started and finished: %s", out);
     CHECK(strstr(out, "expected time about"), "states the expected time first: %s", out);
-    const char *files[] = {"summary.csv", "table.csv", "table.md", "accuracy_vs_noise.png",
+    const char *files[] = {"summary.csv", "table.csv", "table.md", "layers.md", "accuracy_vs_noise.png",
                            "heatmap_ns0.png", "heatmap_ns1.png", "layers_init_vs_trained.png"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         struct stat st;
@@ -171,6 +171,19 @@ static void test_experiment_tiny_sweep_and_resume(void) {
     CHECK(table && !isnan(csv_field(table, "repeat,2,0,2,", 7)), "noise 0 has an interval: %s",
           table ? table : "");
     free(table);
+    /* layers.csv: layers 1 (= L/2) and 2 of both settings; at noise 0 (V = 0) the layers
+       are the identity at initialization, so both layers start with the same mean cos */
+    snprintf(path, sizeof path, "%s/sw/layers.csv", dir);
+    char *layers = slurp(path);
+    CHECK(layers && count(layers, "\n") == 5, "layers.csv: header + 2 settings x 2 layers: %s",
+          layers ? layers : "(none)");
+    double c1 = layers ? csv_field(layers, "repeat,2,0,2,1,", 5) : NAN;
+    double c2 = layers ? csv_field(layers, "repeat,2,0,2,2,", 5) : NAN;
+    CHECK(!isnan(c1) && c1 == c2, "noise 0: layer 1 and 2 start alike (%g, %g)", c1, c2);
+    c1 = layers ? csv_field(layers, "repeat,2,1,2,1,", 5) : NAN;
+    c2 = layers ? csv_field(layers, "repeat,2,1,2,2,", 5) : NAN;
+    CHECK(!isnan(c1) && !isnan(c2) && c1 != c2, "noise 1: layers 1 and 2 start apart (%g, %g)", c1, c2);
+    free(layers);
     char *summaries[4];
     for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/sw/runs/%s/summary.json", dir, tiny_runs[i]);
