@@ -8,6 +8,8 @@
 #   layers_init_vs_trained.png  per-layer mean_cos at update 0 and at the last update,
 #                               noise-scale 0 and 1, averaged over seeds; rows = datasets,
 #                               columns = depths
+#   loss_curves.png             training loss (train.csv) over updates, averaged over seeds,
+#                               a line per noise-scale; rows = datasets, columns = depths
 # Only finished runs count (those with a test_acc in summary.csv), so a partial sweep
 # (sweep.sh --report) plots what it has.
 # Usage: experiments/plots.sh OUT   (needs OUT/summary.csv, table.csv, runs/)
@@ -118,6 +120,37 @@ set output '$out/layers_init_vs_trained.png'
 set multiplot layout $nds,$ndp
 set xlabel 'layer (0 = embedding)'; set ylabel 'mean cos between tokens'
 set key top left; set grid
+$plot
+unset multiplot
+GP
+
+# ---- training loss over updates, a line per noise scale ----
+plot=""
+for ds in $datasets; do for L in $depths; do
+    lines=""; lc=0
+    for ns in $(awk -F, -v ds="$ds" -v L="$L" 'NR > 1 && $5 != "" && $1 == ds && $2 == L { print $3 }' \
+                "$out/summary.csv" | sort -gu); do
+        f="$pd/loss_${ds}_L${L}_ns$ns.dat"
+        files=$(awk -F, -v ds="$ds" -v L="$L" -v ns="$ns" -v o="$out" \
+            'NR > 1 && $5 != "" && $1 == ds && $2 == L && $3 == ns { print o "/runs/" $7 "/train.csv" }' \
+            "$out/summary.csv")
+        # train.csv: step,epoch,loss,...: the mean loss over seeds at each logged step
+        # shellcheck disable=SC2086
+        awk -F, 'FNR > 1 { s[$1] += $3; n[$1]++ } END { for (k in s) printf "%d %.6f\n", k, s[k] / n[k] }' \
+            $files | sort -n > "$f"
+        lc=$((lc + 1))
+        lines="$lines${lines:+, }'$f' using 1:2 with lines lw 2 lc $lc title 'noise $ns'"
+    done
+    plot="$plot
+set title '$ds, L $L: training loss (mean over seeds)'
+$(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
+done; done
+gnuplot <<GP
+set terminal pngcairo size $((520 * ndp)),$((380 * nds)) font ',10'
+set output '$out/loss_curves.png'
+set multiplot layout $nds,$ndp
+set xlabel 'training update'; set ylabel 'training loss (batch)'
+set logscale y; set key top right; set grid
 $plot
 unset multiplot
 GP

@@ -159,7 +159,8 @@ static void test_experiment_tiny_sweep_and_resume(void) {
           "4 runs started and finished: %s", out);
     CHECK(strstr(out, "expected time about"), "states the expected time first: %s", out);
     const char *files[] = {"summary.csv", "table.csv", "table.md", "layers.md", "accuracy_vs_noise.png",
-                           "heatmap_ns0.png", "heatmap_ns1.png", "layers_init_vs_trained.png"};
+                           "heatmap_ns0.png", "heatmap_ns1.png", "layers_init_vs_trained.png",
+                           "loss_curves.png"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         struct stat st;
         snprintf(path, sizeof path, "%s/sw/%s", dir, files[i]);
