@@ -116,15 +116,16 @@ done; done; done; done)
 finished() { [ -f "$1/summary.json" ] && grep -q '"status": *"finished"' "$1/summary.json"; }
 
 # ---- time estimate, from measured ms per update with --threads 1 while the other core
-# also trains (this machine, d 64, 16 tokens, batch 128): about 5.8 ms per layer for
-# Fashion-MNIST and for repeat --seq-len 16 (93 and 96 ms/update at L 16). The final
+# also trains (this machine, d 64, 16 tokens, batch 128): about 2.75 ms per layer for
+# Fashion-MNIST and for repeat --seq-len 16 (43.5 and 42.5 ms/update at L 16, 177 to
+# 182 at L 64, in the full sweep of 2026-11-23; twice that on a busier day). The final
 # evaluation costs about 30 updates' time on Fashion-MNIST (10,000 test images), 6 on
 # the 2,000 synthetic ones. A tiny --train-flags model is far faster: an upper bound.
 est=$(while IFS=$'\t' read -r rn ds L ns s st; do
         finished "$out/runs/$rn" && continue
         echo "$ds $L $st"
       done <<<"$plan" | awk -v jobs="$jobs" '
-        { ms = 5.8 * $2; t += ms * ($3 + ($1 == "fashion-mnist" ? 30 : 6)) / 1000 }
+        { ms = 2.75 * $2; t += ms * ($3 + ($1 == "fashion-mnist" ? 30 : 6)) / 1000 }
         END { printf "%d", t / jobs + 0.5 }')
 total=$(wc -l <<<"$plan")
 todo=$(while IFS=$'\t' read -r rn _; do finished "$out/runs/$rn" || echo x; done <<<"$plan" | wc -l)
