@@ -121,19 +121,22 @@ finished() { [ -f "$1/summary.json" ] && grep -q '"status": *"finished"' "$1/sum
 # 182 at L 64, in the full sweep of 2026-11-23; twice that on a busier day). The final
 # evaluation costs about 30 updates' time on Fashion-MNIST (10,000 test images), 6 on
 # the 2,000 synthetic ones. A tiny --train-flags model is far faster: an upper bound.
-est=$(while IFS=$'\t' read -r rn ds L ns s st; do
-        finished "$out/runs/$rn" && continue
-        echo "$ds $L $st"
-      done <<<"$plan" | awk -v jobs="$jobs" '
+# estimate OUT PLAN JOBS -> "seconds todo": the runs of PLAN not finished in OUT/runs
+estimate() {
+    local rn ds L ns s st
+    while IFS=$'\t' read -r rn ds L ns s st; do
+        finished "$1/runs/$rn" || echo "$ds $L $st"
+    done <<<"$2" | awk -v jobs="$3" '
         { ms = 2.75 * $2; t += ms * ($3 + ($1 == "fashion-mnist" ? 30 : 6)) / 1000 }
-        END { printf "%d", t / jobs + 0.5 }')
+        END { printf "%d %d", t / jobs + 0.5, NR }'
+}
+hms() { printf '%dh%02dm%02ds' $(($1 / 3600)) $(($1 % 3600 / 60)) $(($1 % 60)); }
+read -r est todo <<<"$(estimate "$out" "$plan" "$jobs")"
 total=$(wc -l <<<"$plan")
-todo=$(while IFS=$'\t' read -r rn _; do finished "$out/runs/$rn" || echo x; done <<<"$plan" | wc -l)
 echo "sweep: $mode -> $out: $total runs ($((total - todo)) finished, $todo to run), $jobs at a time"
 echo "sweep: noise {$noise} x seeds {$seeds} x depth {$depths} x {$datasets}"
 echo "sweep: steps fashion-mnist $steps_fm (L $min_depth) / $steps_fm_deep (deeper), synthetic $steps_syn / $steps_syn_deep"
-printf 'sweep: expected time about %dh%02dm%02ds (estimate from measured ms/update)\n' \
-    $((est / 3600)) $((est % 3600 / 60)) $((est % 60))
+echo "sweep: expected time about $(hms "$est") (estimate from measured ms/update)"
 [ $dry = 1 ] && { echo "$plan" | cut -f1,6 | sed 's/^/  /'; exit 0; }
 
 # ---- one run (called by xargs, JOBS in parallel). Logs "skipped"/"resumed"/"started". ----
@@ -154,19 +157,26 @@ run_one() {
             $TRAIN_FLAGS --threads 1 --run-dir "$dir" $force >"$log" 2>&1 || rc=$?
     fi
     if [ $rc != 0 ] || ! finished "$dir"; then echo "FAILED   $rn (exit $rc, log $log)"; return 1; fi
-    echo "finished $rn ($(tail -1 "$dir/eval.csv" | cut -d, -f3))"
+    # progress: runs finished of the plan, and the estimate for the rest (the runs still
+    # going count in full, so it errs long)
+    local left todo
+    read -r left todo <<<"$(estimate "$OUT" "$PLAN" "$JOBS")"
+    echo "finished $rn ($(tail -1 "$dir/eval.csv" | cut -d, -f3))" \
+         "[$((TOTAL - todo))/$TOTAL, $(hms $(( $(date +%s) - START ))) so far, about $(hms "$left") left]"
 }
 
 # ---- every run of the plan, JOBS at a time; exits 1 if any did not finish ----
 run_all() {
     mkdir -p "$out/runs" "$out/logs"
     echo "$plan" > "$out/plan.tsv"
-    export -f run_one finished
-    export OUT="$out" SYN_FLAGS="$syn_flags" TRAIN_FLAGS="$train_flags"
+    export -f run_one finished estimate hms
+    export OUT="$out" SYN_FLAGS="$syn_flags" TRAIN_FLAGS="$train_flags" PLAN="$plan" JOBS="$jobs" \
+           TOTAL="$total"
     # single-threaded BLAS inside each run (./train --threads 1 also does this)
     export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
     local start rc=0 elapsed
     start=$(date +%s)
+    export START=$start
     # cheapest runs first (updates x depth), and within a setting noise 1 (the reference)
     # then 0, so that an interrupted sweep has whole settings and the main contrast finished
     echo "$plan" | awk -F'\t' '{ print $3 * $6 "\t" ($4 == 1 ? 0 : $4 == 0 ? 1 : 2) "\t" NR "\t" $0 }' \

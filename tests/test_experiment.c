@@ -158,6 +158,8 @@ static void test_experiment_tiny_sweep_and_resume(void) {
     CHECK(count(out, "started ") == 4 && count(out, "finished repeat") == 4,
           "4 runs started and finished: %s", out);
     CHECK(strstr(out, "expected time about"), "states the expected time first: %s", out);
+    CHECK(count(out, " left]") == 4 && strstr(out, "[4/4, "),
+          "each finished run says how many of 4 are done and the time left: %s", out);
     const char *files[] = {"summary.csv", "table.csv", "table.md", "layers.md", "accuracy_vs_noise.png",
                            "heatmap_ns0.png", "heatmap_ns1.png", "layers_init_vs_trained.png",
                            "loss_curves.png"};
