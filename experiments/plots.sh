@@ -24,10 +24,10 @@ depths=$(awk -F, 'NR > 1 && $5 != "" { print $2 }' "$out/summary.csv" | sort -nu
 nds=$(wc -w <<<"$datasets"); ndp=$(wc -w <<<"$depths")
 
 # A panel with a note instead of lines (gnuplot refuses a plot with no point), for a
-# setting with no finished run yet.
+# setting with no finished run yet (its ranges suit a log scale too).
 empty_panel() {
     printf '%s\n' "set label 1 'no finished run yet' at graph 0.5, graph 0.5 center" \
-        "plot [0:1] [0:1] 2 notitle" "unset label 1"
+        "plot [0:1] [1:10] 100 notitle" "unset label 1"
 }
 
 # Seed-average of clusters.csv's mean_cos for one (dataset, depth, noise): "step layer mean"

@@ -15,7 +15,7 @@ static char out[1 << 16];
 /* The tiny sweep: 2 settings (noise 0 and 1 at L 2 on repeat) x 2 seeds, 5 updates of a
    d 8 model; about a second. */
 #define TINY "bash experiments/sweep.sh --datasets repeat --depths 2 --noise 0,1 --seeds 1,2 " \
-    "--steps-syn 5 --syn-flags '--seq-len 8 --vocab 4 --train-size 256 --test-size 64' " \
+    "--steps-syn 5 --steps-syn-deep 5 --syn-flags '--seq-len 8 --vocab 4 --train-size 256 --test-size 64' " \
     "--train-flags '--d 8 --probe-size 16 --batch 16 --log-every 1'"
 
 static int write_file(const char *path, const char *text) {
@@ -244,6 +244,22 @@ static void test_experiment_tiny_sweep_and_resume(void) {
     CHECK_CLOSE(now ? json_number(now, "test_acc") : NAN, acc_before, 0, 0, "resumed run's accuracy");
     free(now);
     for (int i = 0; i < 4; i++) free(summaries[i]);
+
+    /* a report over 2 datasets x 2 depths where only repeat L 2 and majority L 3 have
+       finished runs: the plots get an empty panel for the other two (gnuplot refuses a
+       plot with no point, or a log scale over [0, 1], so this is a real case to test) */
+    snprintf(cmd, sizeof cmd, TINY " --datasets majority --depths 3 --noise 1 --seeds 1 --out %s/sw", dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "finished majority-L3-ns1-s1"), "majority L 3 run, got %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, TINY " --datasets repeat,majority --depths 2,3 --report --out %s/sw", dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "report of the 5 finished runs"),
+          "report over a partly empty grid exits 0, got %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/sw/table.csv", dir);
+    table = slurp(path);
+    CHECK(table && strstr(table, "\nmajority,3,1,1,") && count(table, "\n") == 4,
+          "table: repeat L 2 noise 0 and 1, majority L 3 noise 1: %s", table ? table : "(none)");
+    free(table);
 }
 
 SUITE(experiment_tests) = {
