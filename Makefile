@@ -77,8 +77,8 @@ clean:
 -include build/*.d build/tests/*.d build/tools/*.d
 
 # Issue 5: noise-scale x seeds x depth x dataset sweep of ./train into results/
-# (experiments/sweep.sh; README "Experiments"). The full one takes hours and resumes
-# when rerun; the quick one takes about 10 minutes on 2 cores.
+# (experiments/sweep.sh; README "Experiments"). The full one takes about 2 hours and resumes
+# when rerun; the quick one about 5 minutes on 2 cores.
 .PHONY: experiment experiment-quick
 experiment: deps train
 	bash experiments/sweep.sh --full
