@@ -1,8 +1,9 @@
-# Aggregates final test accuracies of a sweep into one row per setting.
+# Aggregates one number per run of a sweep (the final test accuracy unless -v value=COLUMN
+# names another column, e.g. train_loss_end) into one row per setting.
 #
 # Input (CSV with header): dataset,depth,noise,seed,test_acc[,...] -- one row per run.
 # Output (CSV on stdout): dataset,depth,noise,n,mean,sd,diff,ci_lo,ci_hi,df
-#   mean, sd   sample mean and sample standard deviation (n-1) of test_acc over seeds;
+#   mean, sd   sample mean and sample standard deviation (n-1) of the value over seeds;
 #   diff       mean(this noise) - mean(noise 1) at the same dataset and depth;
 #   ci_lo/hi   95% Welch t interval of that difference: diff +- t(0.975, df) * se,
 #              se = sqrt(sd1^2/n1 + sd2^2/n2), df the Welch-Satterthwaite df;
@@ -11,6 +12,7 @@
 # Rows come out sorted by dataset, depth, noise (numerically) so the table is stable.
 BEGIN {
     FS = ","; OFS = ","
+    if (value == "") value = "test_acc"
     # t(0.975, df) for df = 1..30: two-sided 95% quantiles of Student's t.
     split("12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 " \
           "2.201 2.179 2.160 2.145 2.131 2.120 2.110 2.101 2.093 2.086 " \
@@ -29,17 +31,17 @@ function tq(df,    lo, hi, w) {
 }
 NR == 1 {
     for (i = 1; i <= NF; i++) col[$i] = i
-    if (!("dataset" in col) || !("depth" in col) || !("noise" in col) || !("test_acc" in col)) {
-        print "aggregate.awk: header needs dataset,depth,noise,test_acc" > "/dev/stderr"; exit 2
+    if (!("dataset" in col) || !("depth" in col) || !("noise" in col) || !(value in col)) {
+        print "aggregate.awk: header needs dataset,depth,noise," value > "/dev/stderr"; exit 2
     }
     next
 }
 $0 != "" {
-    acc = $(col["test_acc"])
-    if (acc == "" || acc == "nan") next       # unfinished run: not counted
+    v = $(col[value])
+    if (v == "" || v == "nan") next       # unfinished run: not counted
     k = $(col["dataset"]) SUBSEP ($(col["depth"]) + 0) SUBSEP ($(col["noise"]) + 0)
     if (!(k in n)) keys[++nk] = k
-    n[k]++; s[k] += acc; ss[k] += acc * acc; vals[k, n[k]] = acc
+    n[k]++; s[k] += v; vals[k, n[k]] = v
 }
 END {
     if (nk == 0) exit

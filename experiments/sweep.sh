@@ -12,8 +12,9 @@ usage() {
 Usage: experiments/sweep.sh [--quick | --full] [flags]
 Trains every (dataset, depth, noise-scale, seed) of the grid with ./train --threads 1,
 JOBS at a time, into OUT/runs/<dataset>-L<depth>-ns<noise>-s<seed>/, then writes
-OUT/summary.csv, table.csv, table.md, layers.csv, layers.md and the PNG plots. Finished runs are skipped,
-interrupted ones continued with --resume: rerun the same command to resume a sweep.
+OUT/summary.csv, table.csv/md (test accuracy), loss_table.csv/md (training loss over
+the last quarter), layers.csv/md (claim 2 in numbers) and the PNG plots. Finished runs
+are skipped, interrupted ones continued with --resume: rerun the same command to resume.
 
   --full                 the full sweep (default): noise 0,0.25,0.5,1,2; seeds 1,2,3;
                          depths 16,64; fashion-mnist 4000 updates, repeat 500 updates
@@ -189,21 +190,30 @@ run_all() {
                           "rerun the same command to resume" >&2; exit 1; }
 }
 
-# ---- the final test accuracy of every finished run (empty for the others: only --report
-# gets here with some), then the table and the plots ----
+# ---- per finished run (empty for the others: only --report gets here with some) the
+# final test accuracy and the mean training loss over the last quarter of the updates
+# (train.csv's batch losses, logged every --log-every); then the tables and the plots ----
 report() {
+    local rn ds L ns s st acc loss
     {
-        echo "dataset,depth,noise,seed,test_acc,steps,name"
+        echo "dataset,depth,noise,seed,test_acc,steps,name,train_loss_end"
         while IFS=$'\t' read -r rn ds L ns s st; do
-            acc=""; finished "$out/runs/$rn" && acc=$(tail -1 "$out/runs/$rn/eval.csv" | cut -d, -f3)
-            echo "$ds,$L,$ns,$s,$acc,$st,$rn"
+            acc=""; loss=""
+            if finished "$out/runs/$rn"; then
+                acc=$(tail -1 "$out/runs/$rn/eval.csv" | cut -d, -f3)
+                loss=$(awk -F, -v st="$st" 'NR > 1 && 4 * $1 > 3 * st { l += $3; n++ }
+                    END { if (n) printf "%.6f", l / n }' "$out/runs/$rn/train.csv")
+            fi
+            echo "$ds,$L,$ns,$s,$acc,$st,$rn,$loss"
         done <<<"$plan"
     } > "$out/summary.csv"
     awk -f experiments/aggregate.awk "$out/summary.csv" > "$out/table.csv"
     bash experiments/table_md.sh "$out/table.csv" > "$out/table.md"
+    awk -v value=train_loss_end -f experiments/aggregate.awk "$out/summary.csv" > "$out/loss_table.csv"
+    bash experiments/table_md.sh "$out/loss_table.csv" loss > "$out/loss_table.md"
     bash experiments/plots.sh "$out"
     bash experiments/layers_table.sh "$out" > "$out/layers.md"
-    echo "sweep: wrote $out/summary.csv, table.csv, table.md, layers.csv, layers.md and plots"
+    echo "sweep: wrote $out/summary.csv, table.csv/md, loss_table.csv/md, layers.csv/md and plots"
     cat "$out/table.md"
 }
 

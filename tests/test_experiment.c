@@ -105,6 +105,22 @@ static void test_experiment_aggregate_fixed_input(void) {
     CHECK(strstr(out, "| x | 16 | 0 | 3 | 72.00 | 2.00 | -10.00 | [-14.53, -5.47] |"),
           "markdown row of x noise 0: %s", out);
     CHECK(strstr(out, "| x | 16 | 1 | 3 | 82.00 | 2.00 | (reference) | - |"), "reference row: %s", out);
+
+    /* another column (-v value=...): the training loss, and its markdown table as is */
+    CHECK(write_file(in, "dataset,depth,noise,seed,test_acc,steps,name,train_loss_end\n"
+                         "x,16,1,1,0.8,5,a,0.20\nx,16,1,2,0.8,5,a,0.22\n"
+                         "x,16,0,1,0.8,5,a,0.30\nx,16,0,2,0.8,5,a,0.34\n") == 0, "write %s", in);
+    snprintf(cmd, sizeof cmd, "awk -v value=train_loss_end -f experiments/aggregate.awk %s > %s/t.csv && "
+             "cat %s/t.csv && bash experiments/table_md.sh %s/t.csv loss", in, dir, dir, dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "aggregate.awk -v value=train_loss_end exits 0, got %d: %s", rc, out);
+    CHECK_CLOSE(csv_field(out, "x,16,0,", 4), 0.32, 1e-6, 0, "x noise 0: mean loss");
+    CHECK_CLOSE(csv_field(out, "x,16,0,", 6), 0.11, 1e-6, 0, "x noise 0: loss diff to noise 1");
+    CHECK(strstr(out, "| x | 16 | 0 | 2 | 0.3200 | 0.0283 | +0.1100 |"), "markdown loss row: %s", out);
+    snprintf(cmd, sizeof cmd, "awk -v value=nope -f experiments/aggregate.awk %s", in);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "header needs dataset,depth,noise,nope"), "a missing column: exit 2, got %d: %s",
+          rc, out);
 }
 
 static void test_experiment_sweep_bad_args(void) {
@@ -160,7 +176,8 @@ static void test_experiment_tiny_sweep_and_resume(void) {
     CHECK(strstr(out, "expected time about"), "states the expected time first: %s", out);
     CHECK(count(out, " left]") == 4 && strstr(out, "[4/4, "),
           "each finished run says how many of 4 are done and the time left: %s", out);
-    const char *files[] = {"summary.csv", "table.csv", "table.md", "layers.md", "accuracy_vs_noise.png",
+    const char *files[] = {"summary.csv", "table.csv", "table.md", "loss_table.csv",
+                           "loss_table.md", "layers.md", "accuracy_vs_noise.png",
                            "heatmap_ns0.png", "heatmap_ns1.png", "layers_init_vs_trained.png",
                            "loss_curves.png"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -225,8 +242,8 @@ static void test_experiment_tiny_sweep_and_resume(void) {
           !strstr(out, "resumed "), "--report trains nothing and counts 3 runs: %s", out);
     snprintf(path, sizeof path, "%s/sw/summary.csv", dir);
     char *summary = slurp(path);
-    CHECK(summary && strstr(summary, "\nrepeat,2,1,2,,5,repeat-L2-ns1-s2\n"),
-          "the unfinished run has no accuracy in summary.csv: %s", summary ? summary : "(none)");
+    CHECK(summary && strstr(summary, "\nrepeat,2,1,2,,5,repeat-L2-ns1-s2,\n"),
+          "the unfinished run has no accuracy and no loss in summary.csv: %s", summary ? summary : "(none)");
     free(summary);
     snprintf(path, sizeof path, "%s/sw/table.csv", dir);
     table = slurp(path);
