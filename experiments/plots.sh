@@ -30,6 +30,19 @@ empty_panel() {
         "plot [0:1] [1:10] 100 notitle" "unset label 1"
 }
 
+# grid_png FILE ROWS COLS PANEL_W PANEL_H SETUP PANELS: one PNG of ROWS x COLS gnuplot
+# panels; SETUP is gnuplot commands for every panel, PANELS one title + plot each.
+grid_png() {
+    gnuplot <<GP
+set terminal pngcairo size $(($4 * $3)),$(($5 * $2)) font ',10'
+set output '$1'
+set multiplot layout $2,$3
+$6
+$7
+unset multiplot
+GP
+}
+
 # Seed-average of clusters.csv's mean_cos for one (dataset, depth, noise): "step layer mean"
 # sorted by step then layer, a blank line between steps (one scan per update).
 avg_clusters() {  # dataset depth noise -> file
@@ -59,15 +72,9 @@ for ds in $datasets; do
 set title '$ds: final test accuracy (mean +- sd over seeds)'
 $(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
 done
-gnuplot <<GP
-set terminal pngcairo size $((560 * nds)),420 font ',10'
-set output '$out/accuracy_vs_noise.png'
-set multiplot layout 1,$nds
-set xlabel 'noise-scale of V at initialization'; set ylabel 'test accuracy (%)'
-set key bottom right; set grid; set offsets 0.1, 0.1, 0, 0
-$plot
-unset multiplot
-GP
+grid_png "$out/accuracy_vs_noise.png" 1 "$nds" 560 420 \
+    "set xlabel 'noise-scale of V at initialization'; set ylabel 'test accuracy (%)'
+set key bottom right; set grid; set offsets 0.1, 0.1, 0, 0" "$plot"
 
 # ---- heatmaps, noise 0 and 1, a panel per (depth, dataset), one shared colour range ----
 for ns in 0 1; do for L in $depths; do for ds in $datasets; do
@@ -84,17 +91,10 @@ for ns in 0 1; do
 set title '$ds, L $L, noise-scale $ns: mean cos between tokens'
 $(if [ -s "$f" ]; then echo "plot '$f' using 1:2:3 with image notitle"; else empty_panel; fi)"
     done; done
-    gnuplot <<GP
-set terminal pngcairo size $((560 * nds)),$((420 * ndp)) font ',10'
-set output '$out/heatmap_ns$ns.png'
-set multiplot layout $ndp,$nds
-set cbrange [$range]
-set palette rgb 33,13,10
+    grid_png "$out/heatmap_ns$ns.png" "$ndp" "$nds" 560 420 \
+        "set cbrange [$range]; set palette rgb 33,13,10
 set xlabel 'training update'; set ylabel 'layer (0 = embedding)'
-set autoscale xfix; set autoscale yfix
-$plot
-unset multiplot
-GP
+set autoscale xfix; set autoscale yfix" "$plot"
 done
 
 # ---- per layer: update 0 vs last update, noise 0 and 1 ----
@@ -114,15 +114,9 @@ for ds in $datasets; do for L in $depths; do
 set title '$ds, L $L'
 $(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
 done; done
-gnuplot <<GP
-set terminal pngcairo size $((520 * ndp)),$((380 * nds)) font ',10'
-set output '$out/layers_init_vs_trained.png'
-set multiplot layout $nds,$ndp
-set xlabel 'layer (0 = embedding)'; set ylabel 'mean cos between tokens'
-set key top left; set grid
-$plot
-unset multiplot
-GP
+grid_png "$out/layers_init_vs_trained.png" "$nds" "$ndp" 520 380 \
+    "set xlabel 'layer (0 = embedding)'; set ylabel 'mean cos between tokens'
+set key top left; set grid" "$plot"
 
 # ---- training loss over updates, a line per noise scale ----
 plot=""
@@ -145,12 +139,6 @@ for ds in $datasets; do for L in $depths; do
 set title '$ds, L $L: training loss (mean over seeds)'
 $(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
 done; done
-gnuplot <<GP
-set terminal pngcairo size $((520 * ndp)),$((380 * nds)) font ',10'
-set output '$out/loss_curves.png'
-set multiplot layout $nds,$ndp
-set xlabel 'training update'; set ylabel 'training loss (batch)'
-set logscale y; set key top right; set grid
-$plot
-unset multiplot
-GP
+grid_png "$out/loss_curves.png" "$nds" "$ndp" 520 380 \
+    "set xlabel 'training update'; set ylabel 'training loss (batch)'
+set logscale y; set key top right; set grid" "$plot"
