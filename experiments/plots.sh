@@ -30,6 +30,12 @@ empty_panel() {
         "plot [0:1] [1:10] 100 notitle" "unset label 1"
 }
 
+# panel TITLE LINES: one panel's gnuplot text; a note instead when LINES is empty
+panel() {
+    echo "set title '$1'"
+    if [ -n "$2" ]; then echo "plot $2"; else empty_panel; fi
+}
+
 # grid_png FILE ROWS COLS PANEL_W PANEL_H SETUP PANELS: one PNG of ROWS x COLS gnuplot
 # panels; SETUP is gnuplot commands for every panel, PANELS one title + plot each.
 grid_png() {
@@ -69,8 +75,7 @@ for ds in $datasets; do
         lines="$lines${lines:+, }'$f' using 1:2:3 with yerrorlines lw 2 pt 7 title 'L $L'"
     done
     plot="$plot
-set title '$ds: final test accuracy (mean +- sd over seeds)'
-$(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
+$(panel "$ds: final test accuracy (mean +- sd over seeds)" "$lines")"
 done
 grid_png "$out/accuracy_vs_noise.png" 1 "$nds" 560 420 \
     "set xlabel 'noise-scale of V at initialization'; set ylabel 'test accuracy (%)'
@@ -87,9 +92,9 @@ for ns in 0 1; do
     plot=""
     for L in $depths; do for ds in $datasets; do
         f="$pd/heat_${ds}_L${L}_ns$ns.dat"
+        lines=""; [ -s "$f" ] && lines="'$f' using 1:2:3 with image notitle"
         plot="$plot
-set title '$ds, L $L, noise-scale $ns: mean cos between tokens'
-$(if [ -s "$f" ]; then echo "plot '$f' using 1:2:3 with image notitle"; else empty_panel; fi)"
+$(panel "$ds, L $L, noise-scale $ns: mean cos between tokens" "$lines")"
     done; done
     grid_png "$out/heatmap_ns$ns.png" "$ndp" "$nds" 560 420 \
         "set cbrange [$range]; set palette rgb 33,13,10
@@ -111,8 +116,7 @@ for ds in $datasets; do for L in $depths; do
         lines="$lines, '$f' using (\$1 == $last ? \$2 : 1/0):3 with lines lw 2 dt 1 lc $dash title 'ns $ns, update $last'"
     done
     plot="$plot
-set title '$ds, L $L'
-$(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
+$(panel "$ds, L $L" "$lines")"
 done; done
 grid_png "$out/layers_init_vs_trained.png" "$nds" "$ndp" 520 380 \
     "set xlabel 'layer (0 = embedding)'; set ylabel 'mean cos between tokens'
@@ -136,8 +140,7 @@ for ds in $datasets; do for L in $depths; do
         lines="$lines${lines:+, }'$f' using 1:2 with lines lw 2 lc $lc title 'noise $ns'"
     done
     plot="$plot
-set title '$ds, L $L: training loss (mean over seeds)'
-$(if [ -n "$lines" ]; then echo "plot $lines"; else empty_panel; fi)"
+$(panel "$ds, L $L: training loss (mean over seeds)" "$lines")"
 done; done
 grid_png "$out/loss_curves.png" "$nds" "$ndp" 520 380 \
     "set xlabel 'training update'; set ylabel 'training loss (batch)'
