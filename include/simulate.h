@@ -14,12 +14,16 @@ int sim_tokens_main(int argc, char **argv);   /* src/sim_tokens.c */
 
 /* The run directory of a subcommand: run_dir if given (non-empty), else runs/NAME, else
    runs/<cmd>-<YYYYmmdd-HHMMSS>. Refuses an existing directory unless force, then creates
-   it (with parents). The path goes into dir_out. Returns 0; 2 if the directory already
-   exists (a usage error: exit 2); 1 if it cannot be created. The reason goes into err.
-   Callers write whole files atomically (text_begin/text_commit), so --force replaces
-   the files of an earlier run of the same command. */
+   it (with parents). The path goes into dir_out. Returns the exit status: 0; 2 if the
+   directory already exists (a usage error); 1 if it cannot be created; the reason is
+   printed. Callers write whole files atomically (text_begin/text_commit), so --force
+   replaces the files of an earlier run of the same command. */
 int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int force,
-                  char *dir_out, size_t len, char *err, size_t errlen);
+                  char *dir_out, size_t len);
+
+/* The number of steps L = T/h of the limit dynamics, or -1 with the reason in err when
+   T is not a whole number of steps h or there are more than 1e10. */
+long sim_steps(double T, double h, char *err, size_t errlen);
 
 /* The option-table rows every command shares. Type is the command's settings struct,
    with fields seed (long), threads (int), name, run_dir (strings) and force (int).

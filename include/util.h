@@ -23,4 +23,6 @@ double now_seconds(void);        /* monotonic clock */
 /* "42s", "3m07s" or "1h05m", for progress lines and ETAs. */
 void format_duration(char *out, size_t len, double seconds);
 int file_exists(const char *path);
+/* The thread count to use: requested if > 0, else the number of online cores (at least 1). */
+int threads_or_cores(int requested);
 #endif

@@ -11,10 +11,22 @@
 #include "util.h"
 
 int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int force,
-                  char *dir_out, size_t len, char *err, size_t errlen) {
+                  char *dir_out, size_t len) {
+    char err[1400];
     rundir_resolve(dir_out, len, run_dir, name, cmd);
-    if (rundir_check(dir_out, 0, force, 0, err, errlen) != 0) return 2;
-    return rundir_create(dir_out, force, err, errlen) != 0 ? 1 : 0;
+    if (rundir_check(dir_out, 0, force, 0, err, sizeof err) != 0) return sim_usage_error(cmd, err);
+    if (rundir_create(dir_out, force, err, sizeof err) != 0)
+        return fprintf(stderr, "simulate: %s\n", err), 1;
+    return 0;
+}
+
+long sim_steps(double T, double h, char *err, size_t errlen) {
+    double L = T / h;
+    if (L > 1e10) return snprintf(err, errlen, "--T / --h = %g steps is too many", L), -1;
+    long steps = (long)llround(L);
+    if (steps < 1 || fabs(L - steps) > 1e-6 * L)
+        return snprintf(err, errlen, "--T %g is not a whole number of steps --h %g", T, h), -1;
+    return steps;
 }
 
 void sim_sphere_tokens(float *X, int rows, int d, Rng *r) {

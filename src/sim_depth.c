@@ -390,11 +390,8 @@ int sim_depth_main(int argc, char **argv) {
     if (rc != OPTIONS_OK) return usage_error(err);
     if (resolve_shape(&D, err, sizeof err) != 0) return usage_error(err);
     if (load_tokens(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
-    if ((rc = sim_setup_run("depth", c->name, c->run_dir, c->force, D.dir, sizeof D.dir, err,
-                            sizeof err)) != 0) {
-        if (rc == EXIT_USAGE) return usage_error(err);
-        return fprintf(stderr, "simulate: %s\n", err), 1;
-    }
+    if ((rc = sim_setup_run("depth", c->name, c->run_dir, c->force, D.dir, sizeof D.dir)) != 0)
+        return rc;
     if (c->force) {   /* an earlier run's results must not survive a failed step of this one */
         const char *old[] = {"depth.csv", "depth.png", "summary.json"};
         char path[1200];
@@ -403,8 +400,7 @@ int sim_depth_main(int argc, char **argv) {
             remove(path);
         }
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    D.threads = c->threads > 0 ? c->threads : (int)(cores > 0 ? cores : 1);
+    D.threads = threads_or_cores(c->threads);
     if (D.threads > c->draws) D.threads = c->draws;
     openblas_set_num_threads(1);   /* parallel over draws; one single-threaded sgemm each */
     if (write_config(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;

@@ -94,11 +94,7 @@ static int resolve(Pair *P, char *err, size_t errlen) {
             return snprintf(err, errlen, "--ds: %g is not a whole number in [2, 65536]", v[i]), -1;
         P->ds[i] = (int)v[i];
     }
-    double L = c->T / c->h;
-    if (L > 1e10) return snprintf(err, errlen, "--T / --h = %g steps is too many", L), -1;
-    P->steps = (long)llround(L);
-    if (P->steps < 1 || fabs(L - P->steps) > 1e-6 * L)
-        return snprintf(err, errlen, "--T %g is not a whole number of steps --h %g", c->T, c->h), -1;
+    if ((P->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return -1;
     return 0;
 }
 
@@ -247,13 +243,9 @@ int sim_pair_main(int argc, char **argv) {
     if (rc == OPTIONS_HELP) return help(stdout), 0;
     if (rc != OPTIONS_OK) return usage_error(err);
     if (resolve(&P, err, sizeof err) != 0) return usage_error(err);
-    if ((rc = sim_setup_run("pair", c->name, c->run_dir, c->force, P.dir, sizeof P.dir, err,
-                            sizeof err)) != 0) {
-        if (rc == EXIT_USAGE) return usage_error(err);
-        return fprintf(stderr, "simulate: %s\n", err), 1;
-    }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    P.threads = c->threads > 0 ? c->threads : (int)(cores > 0 ? cores : 1);
+    if ((rc = sim_setup_run("pair", c->name, c->run_dir, c->force, P.dir, sizeof P.dir)) != 0)
+        return rc;
+    P.threads = threads_or_cores(c->threads);
     if (write_config(&P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
     fprintf(stderr, "simulate pair: %s, %d beta x %d d cells, %d runs each, T %g, h %g (%ld steps), "
             "noise-scale %g, value-mean %g, %s sampler, %d threads\n", P.dir, P.nb, P.nd, c->runs,

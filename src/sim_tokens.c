@@ -88,11 +88,7 @@ static void help(FILE *out) {
 static int resolve(Tokens *K, char *err, size_t errlen) {
     TokSettings *c = &K->cfg;
     char why[512];
-    double L = c->T / c->h;
-    if (L > 1e10) return snprintf(err, errlen, "--T / --h = %g steps is too many", L), -1;
-    K->steps = (long)llround(L);
-    if (K->steps < 1 || fabs(L - K->steps) > 1e-6 * L)
-        return snprintf(err, errlen, "--T %g is not a whole number of steps --h %g", c->T, c->h), -1;
+    if ((K->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return -1;
     if ((K->ndepths = sde_parse_list(c->depths, K->depths, MAX_DEPTHS, why, sizeof why)) < 0)
         return snprintf(err, errlen, "--depths: %s", why), -1;
     for (int i = 0; i < K->ndepths; i++) {
@@ -262,13 +258,9 @@ int sim_tokens_main(int argc, char **argv) {
                  c->T / 4, c->T);
     }
     if (resolve(&K, err, sizeof err) != 0) return usage_error(err);
-    if ((rc = sim_setup_run("tokens", c->name, c->run_dir, c->force, K.dir, sizeof K.dir, err,
-                            sizeof err)) != 0) {
-        if (rc == EXIT_USAGE) return usage_error(err);
-        return fprintf(stderr, "simulate: %s\n", err), 1;
-    }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    K.threads = c->threads > 0 ? c->threads : (int)(cores > 0 ? cores : 1);
+    if ((rc = sim_setup_run("tokens", c->name, c->run_dir, c->force, K.dir, sizeof K.dir)) != 0)
+        return rc;
+    K.threads = threads_or_cores(c->threads);
     if (write_config(&K, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
     fprintf(stderr, "simulate tokens: %s, n %d, d %d, beta %g, %d runs, T %g, h %g (%ld steps), "
             "noise-scale %g, value-mean %g, %s sampler, %d threads\n", K.dir, c->n, c->d, c->beta,

@@ -341,8 +341,7 @@ static int run(Trainer *T, long start) {
 /* ---- main ----------------------------------------------------------------------------- */
 
 static int setup_threads(Trainer *T) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    T->threads = T->cfg.threads > 0 ? T->cfg.threads : (int)(cores > 0 ? cores : 1);
+    T->threads = threads_or_cores(T->cfg.threads);
     if (T->threads > MODEL_MAX_SHARDS) T->threads = MODEL_MAX_SHARDS;
     T->cfg.threads = T->threads;   /* config.json records the count used, for --resume */
     /* Each thread runs a shard of the batch with its own single-threaded sgemm calls:

@@ -99,3 +99,9 @@ int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
+
+int threads_or_cores(int requested) {
+    if (requested > 0) return requested;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
+}
