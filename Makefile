@@ -4,7 +4,10 @@ CFLAGS  ?= -O3 -g
 CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -Iinclude -I/usr/include/stb
 LDLIBS  := -lopenblas -lstb -lm
 # Debian packages the build, the default dataset and the tests need.
-DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist gnuplot-nox
+DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist gnuplot-nox \
+           python3-numpy python3-scipy python3-pandas python3-matplotlib
+# Debian's python3, whatever python3 comes first on PATH (the sweeps' analysis needs its packages)
+PYTHON  := /usr/bin/python3
 GIT_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 LIB_SRC := $(filter-out src/train.c src/simulate.c,$(wildcard src/*.c))
@@ -76,12 +79,17 @@ clean:
 
 -include build/*.d build/tests/*.d build/tools/*.d
 
-# Issue 5: noise-scale x seeds x depth x dataset sweep of ./train into results/
-# (experiments/sweep.sh; README "Experiments"). The full one takes about 2 hours and resumes
-# when rerun; the quick one about 5 minutes on 2 cores.
-.PHONY: experiment experiment-quick
+# Sweeps of ./train (experiments/sweep.py; README "Experiments"): each finished run leaves a
+# record in results/PLAN/runs/, so a rerun continues with what is missing; the report is
+# rewritten at the end (experiments/analyze.py). SWEEP_FLAGS passes flags, e.g. --jobs 1.
+# map: the claim-1 map, 160 runs, about 6.5 hours on 2 cores; full: the first sweep, 60
+# runs, about 2 hours; quick: the pipeline on short runs, a few minutes.
+.PHONY: experiment experiment-map experiment-quick
+experiment-map: deps train
+	$(PYTHON) experiments/sweep.py --plan map $(SWEEP_FLAGS)
+
 experiment: deps train
-	bash experiments/sweep.sh --full
+	$(PYTHON) experiments/sweep.py --plan full $(SWEEP_FLAGS)
 
 experiment-quick: deps train
-	bash experiments/sweep.sh --quick
+	$(PYTHON) experiments/sweep.py --plan quick $(SWEEP_FLAGS)

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""The report of a sweep (experiments/sweep.py): tables and plots of every run recorded so
+far under OUT/runs/NAME/. Every CSV is read by column name.
+
+Writes into OUT/:
+  summary.csv     a row per recorded run: cell, noise, seed, final test accuracy (%),
+                  training loss over the last quarter of the updates, ms per update, commit
+  map.csv         per cell and noise scale, paired by seed against the reference noise:
+                  cell,noise,pairs,acc_mean,diff,ci_lo,ci_hi,p_wilcoxon,loss_diff
+                  (accuracy and differences in percentage points)
+  map.md          the same as a table, with the loss interval, the seed-to-seed spread and
+                  the smallest effect the pairs resolve
+  forest.png      the difference with its 95% interval, a row per cell and noise scale
+  loss_curves.png training loss over updates, mean over seeds, a panel per cell
+  layers.png      mean cosine between tokens per layer at initialization and trained
+  layers.csv      the same numbers (first, middle and last layer)
+Usage: experiments/analyze.py [--plan map] [--out results/map]
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats  # noqa: E402
+from sweep import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of  # noqa: E402
+
+
+def read_csv(path, columns):
+    """A CSV with at least `columns` (any order, more allowed), those columns only."""
+    df = pd.read_csv(path)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError("%s: no column %s" % (path, ", ".join(missing)))
+    return df[columns]
+
+
+def loss_end(train, steps):
+    """Mean training loss over the last quarter of the updates (train.csv's logged batches)."""
+    last = train[4 * train["step"] > 3 * steps]
+    return float(last["loss"].mean()) if len(last) else math.nan
+
+
+def load_records(out, runs):
+    """summary rows of the recorded runs, and their logs by run name."""
+    rows, logs = [], {}
+    for r in runs:
+        d = os.path.join(out, "runs", r["name"])
+        if not os.path.isfile(os.path.join(d, "summary.json")):
+            continue
+        with open(os.path.join(d, "summary.json")) as f:
+            summ = json.load(f)
+        with open(os.path.join(d, "config.json")) as f:
+            conf = json.load(f)
+        ev = read_csv(os.path.join(d, "eval.csv"), ["step", "test_acc"])
+        tr = read_csv(os.path.join(d, "train.csv"), ["step", "loss"])
+        cl = read_csv(os.path.join(d, "clusters.csv"), ["step", "layer", "mean_cos", "stable_rank"])
+        rows.append({"cell": r["cell"], "noise": r["noise"], "seed": r["seed"], "name": r["name"],
+                     "steps": r["steps"], "test_acc": 100 * float(ev["test_acc"].iloc[-1]),
+                     "train_loss_end": loss_end(tr, r["steps"]),
+                     "ms_per_step": summ.get("ms_per_step"), "git_commit": conf.get("git_commit")})
+        logs[r["name"]] = {"train": tr, "clusters": cl}
+    cols = ["cell", "noise", "seed", "name", "steps", "test_acc", "train_loss_end", "ms_per_step", "git_commit"]
+    return pd.DataFrame(rows, columns=cols), logs
+
+
+def cell_map(summary, plan):
+    """map rows: per cell and noise scale, the paired differences to the reference noise."""
+    ref = plan["reference_noise"]
+    rows = []
+    for c in plan["cells"]:
+        s = summary[summary["cell"] == c["name"]]
+        base = s[s["noise"] == ref].set_index("seed")
+        for ns in c["noise"]:
+            cur = s[s["noise"] == ns].set_index("seed")
+            row = {"cell": c["name"], "noise": ns, "acc_mean": cur["test_acc"].mean() if len(cur) else math.nan,
+                   "ref_sd": base["test_acc"].std(ddof=1) if len(base) >= 2 else math.nan}
+            if ns == ref:
+                row.update(pairs=len(cur))
+            else:
+                seeds = sorted(set(cur.index) & set(base.index))
+                acc = stats.paired(cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"])
+                loss = stats.paired(cur.loc[seeds, "train_loss_end"] - base.loc[seeds, "train_loss_end"])
+                row.update(pairs=len(seeds), diff=acc["mean"], ci_lo=acc["lo"], ci_hi=acc["hi"],
+                           p_wilcoxon=acc["p_wilcoxon"], diff_sd=acc["sd"], loss_diff=loss["mean"],
+                           loss_lo=loss["lo"], loss_hi=loss["hi"], loss_p=loss["p_wilcoxon"],
+                           resolves=stats.half_width(acc["sd"], len(seeds)),
+                           wins=int((cur.loc[seeds, "test_acc"] > base.loc[seeds, "test_acc"]).sum()))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+MAP_COLUMNS = ["cell", "noise", "pairs", "acc_mean", "diff", "ci_lo", "ci_hi", "p_wilcoxon", "loss_diff"]
+
+
+def fmt(x, f="%.2f"):
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
+
+
+def write_map_csv(m, path):
+    with open(path, "w") as f:
+        f.write(",".join(MAP_COLUMNS) + "\n")
+        for _, r in m.iterrows():
+            f.write(",".join([r["cell"], noise_label(r["noise"]), "%d" % r["pairs"], fmt(r["acc_mean"], "%.4f"),
+                              fmt(r.get("diff"), "%.4f"), fmt(r.get("ci_lo"), "%.4f"), fmt(r.get("ci_hi"), "%.4f"),
+                              fmt(r.get("p_wilcoxon"), "%.4g"), fmt(r.get("loss_diff"), "%.5f")]) + "\n")
+
+
+def write_map_md(m, plan, path):
+    ref = noise_label(plan["reference_noise"])
+    lines = [
+        "Paired by seed against noise %s: difference of final test accuracy in percentage points "
+        "(negative: behind the reference), 95%% t interval, Wilcoxon signed-rank p; training loss "
+        "over the last quarter of the updates, same pairing. 'sd ref' is the seed-to-seed sd of "
+        "the reference's accuracy; 'resolves' is the interval's half-width, the smallest effect "
+        "these pairs tell from zero." % ref, "",
+        "| cell | noise | pairs | accuracy % | diff (pts) | 95% interval | p (Wilcoxon) | ahead/pairs "
+        "| loss diff [95%] | sd ref | resolves |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in m.iterrows():
+        if r["noise"] == plan["reference_noise"]:
+            lines.append("| %s | %s (ref) | %d runs | %s | | | | | | %s | |" % (
+                r["cell"], ref, r["pairs"], fmt(r["acc_mean"]), fmt(r["ref_sd"])))
+            continue
+        lines.append("| %s | %s | %d | %s | %s | [%s, %s] | %s | %s | %s [%s, %s] | %s | %s |" % (
+            r["cell"], noise_label(r["noise"]), r["pairs"], fmt(r["acc_mean"]), fmt(r["diff"], "%+.2f"),
+            fmt(r["ci_lo"], "%+.2f"), fmt(r["ci_hi"], "%+.2f"), fmt(r["p_wilcoxon"], "%.3g"),
+            "%d/%d" % (r["wins"], r["pairs"]) if r["pairs"] else "",
+            fmt(r["loss_diff"], "%+.3f"), fmt(r["loss_lo"], "%+.3f"), fmt(r["loss_hi"], "%+.3f"),
+            fmt(r["ref_sd"]), fmt(r["resolves"])))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def plots(m, summary, logs, plan, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ref = plan["reference_noise"]
+    # forest plot: a row per cell and non-reference noise, top to bottom in plan order
+    rows = m[m["noise"] != ref].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    y = np.arange(len(rows))[::-1]
+    ok = rows["pairs"] >= 2
+    ax.errorbar(rows["diff"][ok], y[ok], xerr=[rows["diff"][ok] - rows["ci_lo"][ok], rows["ci_hi"][ok] - rows["diff"][ok]],
+                fmt="o", color="C0", capsize=3)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(["%s  noise %s  (%d pairs)" % (r["cell"], noise_label(r["noise"]), r["pairs"])
+                        for _, r in rows.iterrows()])
+    ax.set_xlabel("test accuracy minus noise %s, percentage points (mean, 95%% t interval)" % noise_label(ref))
+    ax.set_title("Paired difference to noise %s, by seed" % noise_label(ref))
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "forest.png"), dpi=110)
+    plt.close(fig)
+
+    cells = [c for c in plan["cells"]]
+    ncol = min(3, len(cells))
+    nrow = (len(cells) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow), squeeze=False)
+    fig2, axes2 = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow), squeeze=False)
+    for i, c in enumerate(cells):
+        ax, ax2 = axes[i // ncol][i % ncol], axes2[i // ncol][i % ncol]
+        for j, ns in enumerate(c["noise"]):
+            names = summary[(summary["cell"] == c["name"]) & (summary["noise"] == ns)]["name"]
+            if not len(names):
+                continue
+            tr = pd.concat([logs[n]["train"] for n in names]).groupby("step")["loss"].mean()
+            ax.plot(tr.index, tr.values, color="C%d" % j, lw=1,
+                    label="noise %s (%d)" % (noise_label(ns), len(names)))
+            cl = pd.concat([logs[n]["clusters"] for n in names])
+            first, last = cl["step"].min(), cl["step"].max()
+            for step, style in ((first, ":"), (last, "-")):
+                per = cl[cl["step"] == step].groupby("layer")["mean_cos"].mean()
+                ax2.plot(per.index, per.values, style, color="C%d" % j,
+                         label="noise %s %s" % (noise_label(ns), "init" if step == first else "trained"))
+        for a, ylab in ((ax, "training loss"), (ax2, "mean cos between tokens")):
+            a.set_title(c["name"])
+            a.set_ylabel(ylab)
+            if a.lines:
+                a.legend(fontsize=7)
+            else:
+                a.text(0.5, 0.5, "no recorded run yet", ha="center", transform=a.transAxes)
+        ax.set_xlabel("update")
+        ax.set_yscale("log") if ax.lines else None
+        ax2.set_xlabel("layer (0 = embedding)")
+    for k in range(len(cells), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+        axes2[k // ncol][k % ncol].axis("off")
+    for f, name, title in ((fig, "loss_curves.png", "Training loss, mean over seeds (runs)"),
+                           (fig2, "layers.png", "Mean cosine per layer: dotted at initialization, solid trained")):
+        f.suptitle(title)
+        f.tight_layout()
+        f.savefig(os.path.join(out, name), dpi=100)
+        plt.close(f)
+
+
+def layers_table(summary, logs, plan):
+    """First, middle and last layer's mean cos and stable rank at init and trained, mean
+    over the recorded seeds of each cell and noise scale."""
+    rows = []
+    for c in plan["cells"]:
+        for ns in c["noise"]:
+            names = summary[(summary["cell"] == c["name"]) & (summary["noise"] == ns)]["name"]
+            if not len(names):
+                continue
+            cl = pd.concat([logs[n]["clusters"] for n in names])
+            L = int(cl["layer"].max())
+            for layer in sorted({1, L // 2, L}):
+                at = cl[cl["layer"] == layer]
+                init, trained = at[at["step"] == at["step"].min()], at[at["step"] == at["step"].max()]
+                rows.append({"cell": c["name"], "noise": ns, "runs": len(names), "layer": layer,
+                             "mean_cos_init": init["mean_cos"].mean(), "mean_cos_trained": trained["mean_cos"].mean(),
+                             "stable_rank_init": init["stable_rank"].mean(),
+                             "stable_rank_trained": trained["stable_rank"].mean()})
+    return pd.DataFrame(rows)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="experiments/analyze.py", description=__doc__.split("\n")[0])
+    p.add_argument("--plan", default="map", help="plan name or file, as for sweep.py [map]")
+    p.add_argument("--out", help="results directory [results/PLAN]")
+    p.add_argument("--seeds", help="seeds, as for sweep.py [the plan's]")
+    a = p.parse_args(argv)
+    try:
+        plan = load_plan(a.plan)
+        seeds = parse_seeds(a.seeds) if a.seeds else plan["seeds"]
+    except UsageError as e:
+        print("analyze.py: %s" % e, file=sys.stderr)
+        return 2
+    out = a.out or os.path.join(ROOT, "results", plan["name"])
+    # records of seeds beyond the plan's (a sweep run with --seeds) count too
+    found = os.listdir(os.path.join(out, "runs")) if os.path.isdir(os.path.join(out, "runs")) else []
+    extra = {int(n.rsplit("-s", 1)[1]) for n in found if n.rsplit("-s", 1)[-1].isdigit()}
+    summary, logs = load_records(out, runs_of(plan, sorted(set(seeds) | extra)))
+    if not len(summary):
+        print("analyze.py: no run recorded in %s" % out, file=sys.stderr)
+        return 1
+    summary.to_csv(os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
+    m = cell_map(summary, plan)
+    write_map_csv(m, os.path.join(out, "map.csv"))
+    write_map_md(m, plan, os.path.join(out, "map.md"))
+    layers_table(summary, logs, plan).to_csv(os.path.join(out, "layers.csv"), index=False, float_format="%.5g")
+    plots(m, summary, logs, plan, out)
+    print("analyze: %d runs recorded; wrote %s/{summary,map,layers}.csv, map.md, forest.png, "
+          "loss_curves.png, layers.png" % (len(summary), out))
+    with open(os.path.join(out, "map.md")) as f:
+        print(f.read(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

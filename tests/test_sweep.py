@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""experiments/stats.py against known values, experiments/analyze.py reading CSVs by column
+name, and experiments/sweep.py end to end: a tiny sweep interrupted and continued gives
+the same map as one that ran through. Run from the repository root (tests/test_experiment.c
+runs it as part of make test; ./train must be built)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "experiments"))
+import analyze  # noqa: E402
+import stats  # noqa: E402
+import sweep  # noqa: E402
+
+PY = sys.executable
+
+
+def sweep_cmd(*args):
+    return subprocess.run([PY, os.path.join(ROOT, "experiments", "sweep.py")] + list(args),
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+class Stats(unittest.TestCase):
+    def test_t_quantiles_match_published_tables(self):
+        # two-sided 95% critical values of Student's t (any statistics table)
+        for df, want in ((1, 12.706), (2, 4.303), (5, 2.571), (30, 2.042)):
+            self.assertAlmostEqual(stats.t_quantile(0.975, df), want, places=3)
+
+    def test_paired_fixed_input(self):
+        # d = 1, 2, -0.5, 3, 4: mean 9.5/5 = 1.9; squared deviations 0.81 + 0.01 + 5.76 +
+        # 1.21 + 4.41 = 12.2, sd = sqrt(12.2/4) = 1.746425; half-width t(0.975, 4) sd/sqrt(5)
+        # = 2.776445 * 0.781025 = 2.168474. Signed ranks of |d| = 0.5, 1, 2, 3, 4 are 1..5,
+        # the only negative one has rank 1: W- = 1, W+ = 14; exactly 2 of the 32 sign
+        # patterns have W- <= 1, so the two-sided p = 2 * 2/32 = 0.125.
+        r = stats.paired([1, 2, -0.5, 3, 4])
+        self.assertEqual(r["n"], 5)
+        self.assertAlmostEqual(r["mean"], 1.9, places=12)
+        self.assertAlmostEqual(r["sd"], 1.746425, places=6)
+        self.assertAlmostEqual(r["lo"], 1.9 - 2.168474, places=5)
+        self.assertAlmostEqual(r["hi"], 1.9 + 2.168474, places=5)
+        self.assertEqual(r["w_stat"], 1.0)
+        self.assertAlmostEqual(r["p_wilcoxon"], 0.125, places=12)
+
+    def test_paired_too_few(self):
+        r = stats.paired([0.3])
+        self.assertEqual(r["mean"], 0.3)
+        self.assertNotEqual(r["lo"], r["lo"])   # NaN: one pair has no interval
+
+    def test_welch_fixed_input(self):
+        # a = 1, 2, 3: var 1, /3; b = 2, 4, 6, 8: var 20/3, /4 = 5/3; se^2 = 2;
+        # df = 2^2 / ((1/3)^2/2 + (5/3)^2/3) = 4 / (1/18 + 25/27) = 4.075472
+        r = stats.welch([1, 2, 3], [2, 4, 6, 8])
+        self.assertAlmostEqual(r["diff"], 3.0, places=12)
+        self.assertAlmostEqual(r["df"], 4 / (1 / 18 + 25 / 27), places=9)
+        half = stats.t_quantile(0.975, r["df"]) * 2 ** 0.5
+        self.assertAlmostEqual(r["hi"] - r["lo"], 2 * half, places=9)
+        self.assertGreater(half, 2.571)    # between the 5 and the 4 df values
+        self.assertLess(half / 2 ** 0.5, 2.776)
+
+
+def write_record(d, columns_reversed):
+    """A finished run's record with known numbers; columns in file order or reversed."""
+    os.makedirs(d)
+
+    def csv(name, header, rows):
+        cols = header.split(",")
+        order = cols[::-1] if columns_reversed else cols
+        with open(os.path.join(d, name), "w") as f:
+            f.write(",".join(order) + "\n")
+            for r in rows:
+                f.write(",".join(str(r[cols.index(c)]) for c in order) + "\n")
+
+    with open(os.path.join(d, "summary.json"), "w") as f:
+        json.dump({"status": "finished", "ms_per_step": 2.0}, f)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"git_commit": "abc"}, f)
+    csv("eval.csv", "step,test_loss,test_acc", [(8, 0.5, 0.75)])
+    csv("train.csv", "step,epoch,loss,acc,lr,grad_norm,ms",
+        [(s, 0, l, 0, 0, 0, 0) for s, l in ((2, 9.0), (4, 9.0), (6, 9.0), (7, 1.0), (8, 3.0))])
+    csv("clusters.csv", "step,layer,mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank",
+        [(s, l, 0.1 * l + s, 0, 0, 0, 0, 1, 2) for s in (0, 8) for l in (0, 1, 2)])
+
+
+class Analyze(unittest.TestCase):
+    def test_columns_found_by_name(self):
+        plan = sweep.load_plan("tiny")
+        run = [r for r in sweep.runs_of(plan, [1]) if r["name"] == "L2-ns1-s1"][0]
+        run["steps"] = 8
+        got = []
+        for rev in (False, True):
+            out = tempfile.mkdtemp()
+            write_record(os.path.join(out, "runs", run["name"]), rev)
+            summary, logs = analyze.load_records(out, [run])
+            got.append(summary.iloc[0])
+            cl = logs[run["name"]]["clusters"]
+            self.assertEqual(list(cl.columns), ["step", "layer", "mean_cos", "stable_rank"])
+            self.assertAlmostEqual(float(cl[(cl["step"] == 8) & (cl["layer"] == 2)]["mean_cos"].iloc[0]), 8.2)
+            shutil.rmtree(out)
+        for row in got:
+            self.assertAlmostEqual(row["test_acc"], 75.0)
+            # the last quarter of 8 updates: steps 7 and 8 (4 * step > 24)
+            self.assertAlmostEqual(row["train_loss_end"], 2.0)
+        self.assertTrue((got[0][["test_acc", "train_loss_end"]] == got[1][["test_acc", "train_loss_end"]]).all())
+
+    def test_missing_column_is_an_error(self):
+        d = tempfile.mkdtemp()
+        p = os.path.join(d, "eval.csv")
+        with open(p, "w") as f:
+            f.write("step,test_loss\n1,2\n")
+        with self.assertRaisesRegex(ValueError, "no column test_acc"):
+            analyze.read_csv(p, ["step", "test_acc"])
+        shutil.rmtree(d)
+
+
+class Sweep(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_order_puts_the_contrast_first(self):
+        runs = sweep.runs_of(sweep.load_plan("tiny"), [1, 2, 3])
+        names = [r["name"] for r in runs]
+        self.assertEqual(names[:4], ["L2-ns1-s1", "L2-ns0-s1", "L3-ns1-s1", "L3-ns0-s1"])
+        self.assertEqual(names[-3:], ["L3-ns0.5-s1", "L3-ns0.5-s2", "L3-ns0.5-s3"])
+        self.assertEqual(len(names), 15)
+        self.assertEqual(len(sweep.runs_of(sweep.load_plan("map"), range(1, 11))), 160)
+
+    def test_interrupted_and_continued_equals_uninterrupted(self):
+        a, b = os.path.join(self.dir, "a"), os.path.join(self.dir, "b")
+        r = sweep_cmd("--plan", "tiny", "--out", a, "--work", a + "w")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count("started "), 15, r.stdout)
+        self.assertIn("[15/15, ", r.stdout)
+        for f in ("summary.csv", "map.csv", "map.md", "layers.csv", "forest.png", "loss_curves.png", "layers.png"):
+            self.assertGreater(os.path.getsize(os.path.join(a, f)), 0, f)
+
+        # b: 4 runs, then a report of those alone, then a run stopped half way by hand,
+        # then the rest; the run directories of finished runs are not needed again
+        r = sweep_cmd("--plan", "tiny", "--out", b, "--work", b + "w", "--max-runs", "4")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count("finished "), 4, r.stdout)
+        with open(os.path.join(b, "map.csv")) as f:
+            partial = f.read()
+        self.assertIn("\nL2,0,1,", partial)      # seed 1 of the contrast of L2 and L3
+        self.assertIn("\nL3,0.5,0,", partial)    # none yet
+        run = [x for x in sweep.runs_of(sweep.load_plan("tiny"), [1, 2, 3]) if x["name"] == "L3-ns1-s2"][0]
+        stop = subprocess.run([os.path.join(ROOT, "train")] + sweep.train_args(run) +
+                              ["--stop-after", "3", "--run-dir", os.path.join(b + "w", run["name"])],
+                              cwd=ROOT, capture_output=True, text=True)
+        self.assertEqual(stop.returncode, 0, stop.stderr)
+        shutil.rmtree(os.path.join(b + "w", "L2-ns1-s1"))
+        r = sweep_cmd("--plan", "tiny", "--out", b, "--work", b + "w")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count("resumed "), 1, r.stdout)
+        self.assertEqual(r.stdout.count("started "), 10, r.stdout)
+        self.assertIn("4 recorded, 11 to run", r.stdout)
+        for f in ("map.csv", "layers.csv"):
+            with open(os.path.join(a, f)) as fa, open(os.path.join(b, f)) as fb:
+                self.assertEqual(fa.read(), fb.read(), f)
+        # summary.csv too, but for the wall time per update
+        sa, sb = (analyze.pd.read_csv(os.path.join(x, "summary.csv")).drop(columns="ms_per_step") for x in (a, b))
+        self.assertTrue(sa.equals(sb), "summary.csv:\n%s\n%s" % (sa, sb))
+
+        # nothing left: a third invocation runs nothing and rewrites the same report
+        r = sweep_cmd("--plan", "tiny", "--out", b, "--work", b + "w")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("15 recorded, 0 to run", r.stdout)
+        self.assertNotIn("started ", r.stdout)
+
+    def test_bad_arguments_create_nothing(self):
+        never = os.path.join(self.dir, "never")
+        for args, says in ((["--plan", "nope"], "plan"), (["--seeds", "0"], "--seeds"),
+                           (["--seeds", "x"], "--seeds"), (["--jobs", "0"], "--jobs"),
+                           (["--bogus"], "unrecognized")):
+            r = sweep_cmd(*args, "--out", never, "--work", never)
+            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertIn(says, r.stderr)
+        r = sweep_cmd("--plan", "map", "--dry-run", "--out", never, "--work", never)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("160 runs", r.stdout)
+        self.assertIn("left", r.stdout)
+        r = sweep_cmd("--plan", "tiny", "--report", "--out", never, "--work", never)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no run recorded", r.stderr)
+        self.assertFalse(os.path.exists(never))
+
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore")
+    unittest.main(verbosity=2)
