@@ -5,7 +5,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -Iinclude -I/usr/include/stb
 LDLIBS  := -lopenblas -lstb -lm
 # Debian packages the build, the default dataset and the tests need.
 DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist gnuplot-nox \
-           python3-numpy python3-scipy python3-pandas python3-matplotlib
+           python3-numpy python3-scipy python3-pandas python3-matplotlib slurm-wlm munge
 # Debian's python3, whatever python3 comes first on PATH (the sweeps' analysis needs its packages)
 PYTHON  := /usr/bin/python3
 GIT_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)

@@ -101,6 +101,10 @@ def fmt(x, f="%.2f"):
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
 
 
+def interval(lo, hi, f):
+    return "[%s, %s]" % (fmt(lo, f), fmt(hi, f)) if fmt(lo) else ""
+
+
 def write_map_csv(m, path):
     with open(path, "w") as f:
         f.write(",".join(MAP_COLUMNS) + "\n")
@@ -126,11 +130,11 @@ def write_map_md(m, plan, path):
             lines.append("| %s | %s (ref) | %d runs | %s | | | | | | %s | |" % (
                 r["cell"], ref, r["pairs"], fmt(r["acc_mean"]), fmt(r["ref_sd"])))
             continue
-        lines.append("| %s | %s | %d | %s | %s | [%s, %s] | %s | %s | %s [%s, %s] | %s | %s |" % (
+        lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s %s | %s | %s |" % (
             r["cell"], noise_label(r["noise"]), r["pairs"], fmt(r["acc_mean"]), fmt(r["diff"], "%+.2f"),
-            fmt(r["ci_lo"], "%+.2f"), fmt(r["ci_hi"], "%+.2f"), fmt(r["p_wilcoxon"], "%.3g"),
+            interval(r["ci_lo"], r["ci_hi"], "%+.2f"), fmt(r["p_wilcoxon"], "%.3g"),
             "%d/%d" % (r["wins"], r["pairs"]) if r["pairs"] else "",
-            fmt(r["loss_diff"], "%+.3f"), fmt(r["loss_lo"], "%+.3f"), fmt(r["loss_hi"], "%+.3f"),
+            fmt(r["loss_diff"], "%+.3f"), interval(r["loss_lo"], r["loss_hi"], "%+.3f"),
             fmt(r["ref_sd"]), fmt(r["resolves"])))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

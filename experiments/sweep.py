@@ -15,11 +15,14 @@ Usage: experiments/sweep.py [--plan map] [--jobs 2] [--dry-run | --report] ...  
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+
+import slurm_engine as slurm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLANS = os.path.join(ROOT, "experiments", "plans")
@@ -50,10 +53,14 @@ def load_plan(name_or_path):
     except json.JSONDecodeError as e:
         raise UsageError("plan %s: not valid JSON (%s)" % (path, e))
     plan.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    plan["path"] = os.path.abspath(path)
     for key in ("seeds", "cells", "steps", "reference_noise"):
         if key not in plan:
             raise UsageError("plan %s: no '%s'" % (path, key))
     for c in plan["cells"]:
+        # cell names become directory names and words of a Slurm script: plain ones only
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(c.get("name", ""))):
+            raise UsageError("plan %s: cell name %r: use letters, digits, '.', '_', '-'" % (path, c.get("name")))
         if plan["reference_noise"] not in c["noise"]:
             raise UsageError("plan %s: cell %s lacks the reference noise %g"
                              % (path, c["name"], plan["reference_noise"]))
@@ -270,6 +277,49 @@ def snapshot_binary(work):
     return dst
 
 
+def run_only(args, plan, runs):
+    """One run of the plan, by name (a Slurm task): skipped if it has a record."""
+    run = [r for r in runs if r["name"] == args.only]
+    if not run:
+        print("sweep.py: --only %s: no such run in plan %s" % (args.only, plan["name"]), file=sys.stderr)
+        return 2
+    if record_done(args.out, run[0]):
+        print("recorded %s" % args.only)
+        return 0
+    args.jobs, args.max_runs = 1, 0
+    try:
+        binary = args.binary or snapshot_binary(args.work)
+    except RuntimeError as e:
+        print("sweep.py: %s" % e, file=sys.stderr)
+        return 1
+    return Sweep(args, plan, runs).run(run, binary)
+
+
+def run_slurm(args, plan, runs, todo, binary):
+    """Submit the missing runs as one job array; with --wait, follow it to its end."""
+    d = os.path.join(args.work, "slurm")
+    os.makedirs(d, exist_ok=True)
+    os.makedirs(os.path.join(args.work, "logs"), exist_ok=True)
+    path = os.path.join(d, "sweep-%s.sbatch" % time.strftime("%Y%m%d-%H%M%S"))
+    with open(path, "w") as f:
+        f.write(slurm.script(args, plan["path"], [r["name"] for r in todo], binary, ROOT))
+    job = slurm.submit(slurm.options(args, plan["path"], len(todo)), path)
+    print("slurm: submitted job %s: %d tasks (%s); task output in %s" % (job, len(todo), path, d), flush=True)
+    if not args.wait:
+        print("slurm: follow it with squeue -j %s; rerun this command to resubmit what is missing "
+              "(add --wait to follow it and write the report)" % job)
+        return 0
+
+    def count():
+        return "%d of %d runs recorded" % (sum(record_done(args.out, r) for r in runs), len(runs))
+    slurm.wait(job, count, lambda t: print(t, flush=True))
+    missing = [r["name"] for r in todo if not record_done(args.out, r)]
+    if missing:
+        print("slurm: %d runs of the array left no record (see %s): %s" % (len(missing), d, " ".join(missing)))
+        return 1
+    return 0
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="experiments/sweep.py",
@@ -288,11 +338,27 @@ def parse_args(argv):
                    help="niceness of the runs, so that other work on the machine comes first [10]")
     p.add_argument("--max-runs", type=int, default=0,
                    help="start at most N runs in this invocation (0 = all that are missing) [0]")
-    p.add_argument("--dry-run", action="store_true", help="print the plan and the time left; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan and the time left (with --engine slurm: the sbatch script); run nothing")
     p.add_argument("--report", action="store_true", help="run nothing: the report of the runs recorded so far")
+    p.add_argument("--engine", choices=("local", "slurm"), default="local",
+                   help="local: JOBS runs at a time here; slurm: a job array, one task per missing run [local]")
+    s = p.add_argument_group("Slurm (--engine slurm)")
+    s.add_argument("--wait", action="store_true", help="follow the array until it ends, then write the report")
+    s.add_argument("--max-concurrent", type=int, default=0, metavar="K",
+                   help="at most K tasks at a time (--array=0-N%%K; 0 = no limit) [0]")
+    s.add_argument("--partition", help="sbatch --partition")
+    s.add_argument("--time", help="sbatch --time, per task (e.g. 0:30:00)")
+    s.add_argument("--cpus-per-task", type=int, default=1, help="sbatch --cpus-per-task (each run uses one thread) [1]")
+    s.add_argument("--mem", help="sbatch --mem, per task (e.g. 1G)")
+    s.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
+                   help="another sbatch option, passed as it is (repeat for more), e.g. --sbatch-arg=--account=lab")
+    i = p.add_argument_group("inside a Slurm task (written into the script; not for direct use)")
+    i.add_argument("--only", metavar="NAME", help="run this one run of the plan (if it has no record) and no report")
+    i.add_argument("--binary", help="the ./train to run instead of a fresh copy of the build")
     a = p.parse_args(argv)
-    if a.jobs < 1 or a.max_runs < 0 or not 0 <= a.nice <= 19:
-        raise UsageError("--jobs must be >= 1, --max-runs >= 0, --nice 0..19")
+    if a.jobs < 1 or a.max_runs < 0 or not 0 <= a.nice <= 19 or a.max_concurrent < 0 or a.cpus_per_task < 1:
+        raise UsageError("--jobs and --cpus-per-task must be >= 1, --max-runs and --max-concurrent >= 0, --nice 0..19")
     return a
 
 
@@ -307,12 +373,18 @@ def main(argv):
     args.out = os.path.abspath(args.out or os.path.join(ROOT, "results", plan["name"]))
     args.work = os.path.abspath(args.work or os.path.join(ROOT, "runs", plan["name"]))
     runs = runs_of(plan, seeds)
+    if args.only:
+        return run_only(args, plan, runs)
     todo = [r for r in runs if not record_done(args.out, r)]
     print("sweep: plan %s (%s) -> %s" % (plan["name"], plan.get("about", ""), args.out))
     print("sweep: %d runs (%d cells, seeds %s), %d recorded, %d to run, %d at a time; about %s left"
           % (len(runs), len(plan["cells"]), ",".join(map(str, seeds)), len(runs) - len(todo),
              len(todo), args.jobs, hms(seconds_left(args.out, todo, runs, args.jobs))))
     if args.dry_run:
+        if args.engine == "slurm" and todo:
+            print(slurm.script(args, plan["path"], [r["name"] for r in todo],
+                               os.path.join(args.work, "train.bin"), ROOT), end="")
+            return 0
         for r in todo:
             print("  %-24s %s" % (r["name"], " ".join(train_args(r))))
         return 0
@@ -320,11 +392,14 @@ def main(argv):
     if not args.report and todo:
         try:
             binary = snapshot_binary(args.work)
+            if args.engine == "slurm":
+                rc = run_slurm(args, plan, runs, todo, binary)
+            else:
+                rc = Sweep(args, plan, runs).run(todo, binary)
         except RuntimeError as e:
             print("sweep.py: %s" % e, file=sys.stderr)
             return 1
-        rc = Sweep(args, plan, runs).run(todo, binary)
-        if rc == 130:
+        if rc == 130 or (args.engine == "slurm" and not args.wait):
             return rc
     if not any(record_done(args.out, r) for r in runs):
         print("sweep.py: no run recorded in %s yet" % args.out, file=sys.stderr)

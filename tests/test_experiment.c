@@ -21,7 +21,18 @@ static void test_experiment_python_suite(void) {
     if (!check_failures) fprintf(stderr, "    tests/test_sweep.py: %d Python tests passed\n", n);
 }
 
+/* The Slurm engine against a real single-node Slurm (tests/test_slurm.py starts and stops
+   it): 4 runs as a job array, byte-identical to the local engine; a lost record is
+   resubmitted alone. Skipped only where slurm-wlm and munge are not installed. */
+static void test_experiment_slurm_sweep(void) {
+    int rc = run_cmd("/usr/bin/python3 tests/test_slurm.py 2>&1", out, sizeof out);
+    if (rc == 77) SKIP("%s", out);
+    CHECK(rc == 0 && strstr(out, "slurm test: every check passed"), "tests/test_slurm.py, exit %d:\n%s", rc, out);
+    if (!check_failures) fprintf(stderr, "%s", out);
+}
+
 SUITE(experiment_tests) = {
     {"experiment_python_suite", test_experiment_python_suite},
+    {"experiment_slurm_sweep", test_experiment_slurm_sweep},
     END_SUITE
 };
