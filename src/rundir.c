@@ -60,7 +60,7 @@ int rundir_create(const char *dir, int force, char *err, size_t errlen) {
     }
     if (force) {   /* a fresh start must not leave the old run's logs or weights behind */
         const char *old[] = {"train.csv", "eval.csv", "clusters.csv", "model.safetensors",
-                             "optimizer.safetensors", "summary.json"};
+                             "optimizer.safetensors", "optimizer.safetensors.new", "summary.json"};
         for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
             snprintf(cfg, sizeof cfg, "%s/%s", dir, old[i]);
             remove(cfg);

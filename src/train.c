@@ -324,8 +324,9 @@ static int run(Trainer *T, long start) {
     double seconds = now_seconds() - t_start;
     progress(T, step, loss, 1);
     const char *status = step >= T->total_steps ? "finished" : stop_requested ? "interrupted" : "stopped";
-    if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+    /* the final evaluation before the final save: a run killed after that save is complete */
     if (step >= T->total_steps && last_eval != step) eval_and_log(T, step, &test_loss, &acc);
+    if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (step < T->total_steps) acc = -1;   /* the summary of an unfinished run has no test score */
     if (write_summary(T, status, step, test_loss, acc, seconds, step - start, err, sizeof err) != 0)
         return fprintf(stderr, "train: %s\n", err), 1;
@@ -351,14 +352,23 @@ static int setup_threads(Trainer *T) {
     return T->threads;
 }
 
-/* Resume: restore the saved settings, weights and optimizer state; drop log rows that
-   were written after the checkpoint. Returns the step to continue from, or -1. */
+/* Resume: restore the weights and optimizer state; drop log rows that were written after
+   the checkpoint, only once the checkpoint has been read and validated. A run killed before
+   its first save has no checkpoint: it starts over from the seed, which gives the same
+   weights. Returns the step to continue from, or -1. */
 static long restore(Trainer *T, char *err, size_t errlen) {
-    long step;
-    if (checkpoint_load(T->dir, &T->model, &T->opt, &step, err, errlen) != 0) return -1;
+    long step = 0, keep = -1;   /* keep: the last logged step to keep (-1: header only) */
+    if (!checkpoint_exists(T->dir)) {
+        fprintf(stderr, "train: %s has no checkpoint yet; starting from step 0\n", T->dir);
+        model_init(&T->model, (uint64_t)T->cfg.seed, (float)T->cfg.noise_scale,
+                   (float)T->cfg.value_mean);
+    } else {
+        if (checkpoint_load(T->dir, &T->model, &T->opt, &step, err, errlen) != 0) return -1;
+        keep = step;
+    }
     const char *csvs[] = {"train.csv", "eval.csv", "clusters.csv"};
     for (int i = 0; i < 3; i++)
-        if (rundir_truncate_csv(T->dir, csvs[i], step, err, errlen) != 0) return -1;
+        if (rundir_truncate_csv(T->dir, csvs[i], keep, err, errlen) != 0) return -1;
     return step;
 }
 
