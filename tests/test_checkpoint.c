@@ -69,7 +69,119 @@ static void test_checkpoint_kill_at_every_save_point(void) {
     CHECK(kills >= 3 * 4, "a kill at every point of 3 saves (4 points each), got %d", kills);
 }
 
+/* ---- strict reading of a checkpoint ---------------------------------------------------- */
+
+typedef enum { SET_META, TRANSPOSE, PUT_NAN } Tamper;
+
+/* Rewrites the safetensors file at path with one change: metadata `name` set to value
+   (SET_META), tensor `name` stored with its two dimensions swapped (TRANSPOSE), or one of
+   its elements set to NaN (PUT_NAN). Returns 0 on success. */
+static int tamper(const char *path, Tamper what, const char *name, const char *value) {
+    StFile f;
+    char err[512];
+    if (st_read(&f, path, err, sizeof err) != 0) return fprintf(stderr, "    %s\n", err), -1;
+    StTensor *t = xcalloc(f.count, sizeof *t);
+    float **data = xcalloc(f.count, sizeof *data);
+    for (int i = 0; i < f.count; i++) {
+        const struct StEntry *e = &f.entries[i];
+        size_t n = (e->end - e->begin) / 4;
+        data[i] = xmalloc(4 * n + 4);
+        st_get(&f, e->name, data[i], n);
+        t[i] = (StTensor){e->name, data[i], e->ndim, {e->shape[0], e->ndim == 2 ? e->shape[1] : 0}};
+        if (strcmp(e->name, name) != 0) continue;
+        if (what == TRANSPOSE) t[i].shape[0] = e->shape[1], t[i].shape[1] = e->shape[0];
+        if (what == PUT_NAN) data[i][n / 2] = NAN;
+    }
+    StMeta *meta = xcalloc(f.meta_count, sizeof *meta);
+    for (int i = 0; i < f.meta_count; i++) {
+        meta[i] = f.meta[i];
+        if (what == SET_META && strcmp(meta[i].key, name) == 0) meta[i].value = value;
+    }
+    int rc = st_write(path, t, f.count, meta, f.meta_count, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "    %s\n", err);
+    for (int i = 0; i < f.count; i++) free(data[i]);
+    free(data);
+    free(t);
+    free(meta);
+    st_free(&f);
+    return rc;
+}
+
+/* The files of a run directory that a refused --resume must leave as they are. */
+static const char *const RUN_FILES[] = {"train.csv", "eval.csv", "clusters.csv", "config.json",
+                                        "model.safetensors", "optimizer.safetensors"};
+#define NUM_RUN_FILES 6
+
+/* A run stopped at step 15 (after a save at 10) in root/base; copied for each case. */
+static void make_stopped_run(const char *root, char *base, size_t len) {
+    char cmd[1024];
+    snprintf(base, len, "%s/base", root);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 30 --stop-after 15 --run-dir %s", base);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "stopped run: %s", out);
+}
+
+static int one_line(const char *text) {
+    const char *nl = strchr(text, '\n');
+    return nl && nl[1] == '\0';
+}
+
+/* Copies base to root/NAME, applies the tampering to FILE in it, runs --resume: it must
+   exit 1 with a message naming the file and `names`, and leave every file unchanged. */
+static void check_refused(const char *root, const char *base, const char *case_name,
+                          const char *file, Tamper what, const char *name, const char *value,
+                          const char *names) {
+    char dir[400], keep[400], path[600], cmd[2200];
+    snprintf(dir, sizeof dir, "%s/%s", root, case_name);
+    snprintf(keep, sizeof keep, "%s/%s.before", root, case_name);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", base, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "copy: %s", out);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    CHECK(tamper(path, what, name, value) == 0, "%s: tampered with %s", case_name, file);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", dir, keep);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "copy: %s", out);
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, file) && strstr(out, names) && one_line(out),
+          "%s: refused with one line naming %s and '%s': exit %d: %s", case_name, file, names, rc, out);
+    for (int i = 0; i < NUM_RUN_FILES; i++)
+        CHECK(same_file(dir, keep, RUN_FILES[i]), "%s: %s unchanged", case_name, RUN_FILES[i]);
+}
+
+static void test_checkpoint_bad_metadata_refused(void) {
+    char root[256], base[300];
+    make_temp_dir(root, sizeof root);
+    make_stopped_run(root, base, sizeof base);
+    /* both files, so that they still agree with each other: only the value is wrong */
+    const char *bad[] = {"abc", "-5", "15abc", "", " 15", "99999999999999999999999"};
+    for (int i = 0; i < 6; i++) {
+        char name[32], dir[400], path[600], cmd[1400];
+        snprintf(name, sizeof name, "step%d", i);
+        snprintf(dir, sizeof dir, "%s/%s.opt", root, name);   /* base, optimizer step bad */
+        snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s", dir, base, dir);
+        run_cmd(cmd, out, sizeof out);
+        snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
+        CHECK(tamper(path, SET_META, "step", bad[i]) == 0, "optimizer step %s", bad[i]);
+        check_refused(root, dir, name, "model.safetensors", SET_META, "step", bad[i], "'step'");
+    }
+    check_refused(root, base, "width", "model.safetensors", SET_META, "d", "32", "'d'");
+    check_refused(root, base, "updates", "optimizer.safetensors", SET_META, "updates", "x", "'updates'");
+    check_refused(root, base, "optstep", "optimizer.safetensors", SET_META, "step", "10", "inconsistent");
+}
+
+static void test_checkpoint_bad_tensors_refused(void) {
+    char root[256], base[300];
+    make_temp_dir(root, sizeof root);
+    make_stopped_run(root, base, sizeof base);
+    /* layers.1.w1 is (d, M) = (16, 8): stored as (8, 16) it has the right element count */
+    check_refused(root, base, "transposed", "model.safetensors", TRANSPOSE, "layers.1.w1", NULL,
+                  "layers.1.w1");
+    check_refused(root, base, "nan", "model.safetensors", PUT_NAN, "layers.0.q", NULL, "layers.0.q");
+    check_refused(root, base, "nan_moment", "optimizer.safetensors", PUT_NAN, "v", NULL, "'v'");
+}
+
 SUITE(checkpoint_tests) = {
     {"checkpoint_kill_at_every_save_point", test_checkpoint_kill_at_every_save_point},
+    {"checkpoint_bad_metadata_refused", test_checkpoint_bad_metadata_refused},
+    {"checkpoint_bad_tensors_refused", test_checkpoint_bad_tensors_refused},
     END_SUITE,
 };
