@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,9 +180,156 @@ static void test_checkpoint_bad_tensors_refused(void) {
     check_refused(root, base, "nan_moment", "optimizer.safetensors", PUT_NAN, "v", NULL, "'v'");
 }
 
+/* ---- one process per run directory ---------------------------------------------------- */
+
+/* Starts `cmd` (run by sh, exec'd so the pid is the program's) in the background. */
+static pid_t start_background(const char *cmd) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        char full[2048];
+        snprintf(full, sizeof full, "exec %s >/dev/null 2>&1", cmd);
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits (up to 10 s) until the file has at least `lines` lines. */
+static int wait_for_lines(const char *path, int lines) {
+    for (int i = 0; i < 200; i++) {
+        char *t = slurp(path);
+        int n = 0;
+        for (char *p = t; p && *p; p++) n += *p == '\n';
+        free(t);
+        if (n >= lines) return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
+static void test_checkpoint_second_process_refused(void) {
+    char root[256], dir[300], cmd[1024], path[400], keep[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 100000 --run-dir %s", dir);
+    pid_t first = start_background(cmd);
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    CHECK(wait_for_lines(path, 3), "the first run is under way");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(keep, sizeof keep, "%s/config.keep", root);
+    snprintf(cmd, sizeof cmd, "cp %s %s", path, keep);
+    run_cmd(cmd, out, sizeof out);
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "in use by another process") && strstr(out, dir),
+          "a second --resume is refused: exit %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 20 --seed 7 --force --run-dir %s", dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "in use by another process"), "a second --force is refused: "
+          "exit %d: %s", rc, out);
+    CHECK(files_equal(path, keep), "the running run's config.json is untouched");
+    kill(first, SIGINT);
+    int status;
+    waitpid(first, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 130, "the first run ends normally");
+    /* the lock went with the first process */
+    snprintf(path, sizeof path, "%s/run.lock", dir);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "run.lock is free after the run");
+    if (fd >= 0) close(fd);
+}
+
+/* ./simulate uses the same run-directory code: refused while another process holds it. */
+static void test_checkpoint_simulate_locked(void) {
+    char root[256], dir[300], cmd[1024], path[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/sim", root);
+    snprintf(cmd, sizeof cmd, "./simulate depth --tokens repeat --n 12 --d 16 --layers 4 "
+             "--draws 3 --batch 4 --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "simulate: %s", out);
+    snprintf(path, sizeof path, "%s/run.lock", dir);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "this test holds the lock");
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " --force");
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "in use by another process"), "simulate --force refused while "
+          "locked: exit %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/depth.csv", dir);
+    CHECK(file_exists(path), "the locked run's results are kept");
+    if (fd >= 0) close(fd);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "and accepted once the lock is free: exit %d: %s", rc, out);
+}
+
+/* ---- failing writes of the CSV logs ------------------------------------------------------ */
+
+/* Runs cmd (through sh) with a file size limit of `bytes` and SIGXFSZ ignored: a write past
+   the limit fails with EFBIG, as on a full disk. Returns the exit status. */
+static int run_with_file_limit(const char *cmd, long bytes, const char *log) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)bytes, (rlim_t)bytes};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+        char full[2048];
+        snprintf(full, sizeof full, "exec %s >%s 2>&1", cmd, log);
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A run resumed at step 10 under a file size limit just above its largest text file (and
+   far below the checkpoint files): the first CSV row past it fails. The run must stop with a message
+   naming the file, keep the checkpoint of step 10, and resume from it bit for bit. */
+static void test_checkpoint_csv_write_failure(void) {
+    char root[256], full[300], dir[300], cmd[1024], path[400], keep[400], log[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(full, sizeof full, "%s/full", root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 30 --run-dir %s", full);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "uninterrupted run: %s", out);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 30 --stop-after 10 --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "first 10 steps: %s", out);
+    long limit = 0;   /* just above the largest text file; the checkpoints are far larger */
+    const char *texts[] = {"clusters.csv", "config.json", "train.csv", "eval.csv", "summary.json"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, texts[i]);
+        if (file_size(path) + 100 > limit) limit = file_size(path) + 100;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(file_size(path) > 4 * limit, "the checkpoint cannot be written under the limit");
+    snprintf(keep, sizeof keep, "%s/model.keep", root);
+    snprintf(cmd, sizeof cmd, "cp %s %s", path, keep);
+    run_cmd(cmd, out, sizeof out);
+    /* clusters.csv rows every step: 4 rows of about 60 bytes a step cross the limit soon */
+    snprintf(cmd, sizeof cmd, "./train --resume --cluster-every 1 --run-dir %s", dir);
+    snprintf(log, sizeof log, "%s/log.txt", root);
+    int rc = run_with_file_limit(cmd, limit, log);
+    char *text = slurp(log);
+    CHECK(rc == 1 && text && strstr(text, "clusters.csv: write failed"),
+          "the failed write stops the run: exit %d: %s", rc, text ? text : "(no output)");
+    free(text);
+    CHECK(files_equal(path, keep), "the checkpoint of step 10 is kept");
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "resume without the limit: %s", out);
+    CHECK(same_file(full, dir, "model.safetensors"), "same weights as the uninterrupted run");
+    CHECK(same_file(full, dir, "eval.csv"), "same evaluation rows");
+}
+
 SUITE(checkpoint_tests) = {
     {"checkpoint_kill_at_every_save_point", test_checkpoint_kill_at_every_save_point},
     {"checkpoint_bad_metadata_refused", test_checkpoint_bad_metadata_refused},
     {"checkpoint_bad_tensors_refused", test_checkpoint_bad_tensors_refused},
+    {"checkpoint_second_process_refused", test_checkpoint_second_process_refused},
+    {"checkpoint_simulate_locked", test_checkpoint_simulate_locked},
+    {"checkpoint_csv_write_failure", test_checkpoint_csv_write_failure},
     END_SUITE,
 };
