@@ -389,6 +389,11 @@ static int read_saved_config(Trainer *T, char *err, size_t errlen) {
     if (!json) return -1;
     int rc = config_read_json(&T->cfg, json, err, errlen);
     free(json);
+    if (rc != 0) {   /* err starts with "config.json: "; name the run directory too */
+        char why[512];
+        snprintf(why, sizeof why, "%.511s", err);
+        snprintf(err, errlen, "%.1100s/%.511s", T->dir, why);
+    }
     return rc;
 }
 
