@@ -13,11 +13,23 @@ void rundir_resolve(char *out, size_t len, const char *run_dir, const char *name
    err. Creates nothing. */
 int rundir_check(const char *dir, int resume, int force, int can_resume, char *err,
                  size_t errlen);
-/* Creates dir (with parents); with force, removes the files of an earlier run in it. */
-int rundir_create(const char *dir, int force, char *err, size_t errlen);
+/* The lock file in a run directory: one process at a time works in a run directory. */
+#define RUNDIR_LOCK "run.lock"
+/* Takes the lock of dir (flock on dir/run.lock, created if need be) and returns its file
+   descriptor, to keep open for the life of the process (the lock goes with it). -1 with
+   "DIR is in use by another process ..." in err if another process holds it. */
+int rundir_lock(const char *dir, char *err, size_t errlen);
+/* Creates dir (with parents), takes its lock (*lock_fd, see rundir_lock) and then, with
+   force, removes the files of an earlier run in it. Returns 0, or -1 with a reason in err. */
+int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t errlen);
 
 /* Opens dir/name for appending; writes the header if the file is new or empty. */
 FILE *rundir_open_csv(const char *dir, const char *name, const char *header, char *err, size_t errlen);
+/* Flushes rows written to the CSV dir/name; -1 with "dir/name: write failed: reason" in err
+   if this or an earlier write to f failed (disk full, file size limit, I/O error). */
+int rundir_flush_csv(FILE *f, const char *dir, const char *name, char *err, size_t errlen);
+/* Flushes and closes f; -1 with the reason in err if either fails. f is closed either way. */
+int rundir_close_csv(FILE *f, const char *dir, const char *name, char *err, size_t errlen);
 
 /* Keeps the header and the rows whose first field (the step) is <= step, so that a resumed
    run does not repeat rows logged after its last checkpoint. Atomic. Missing file: no-op. */

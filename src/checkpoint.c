@@ -1,19 +1,57 @@
-/* Saving and restoring the parameter block and the optimizer state. */
+/* Saving and restoring the parameter block and the optimizer state.
+
+   A kill at any instant of a save must leave a resumable run. The two files are written so
+   that a consistent pair is always on disk (each write itself is atomic: temp + rename):
+     1. optimizer.safetensors.new   the new optimizer state, beside the old one
+     2. model.safetensors           replaced: this rename commits the checkpoint
+     3. optimizer.safetensors.new -> optimizer.safetensors
+   Killed before 2, model.safetensors and optimizer.safetensors are the old pair; killed
+   after 2, model.safetensors and optimizer.safetensors.new are the new pair. The loader
+   takes the optimizer file whose step stamp equals the model's and finishes step 3. This
+   keeps the file names and formats that tools and tests read, unlike a single file or a
+   renamed directory (which cannot replace a non-empty one atomically). */
+#define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
 
-int checkpoint_save(const char *dir, const Model *m, const Optimizer *o, long step,
-                    const StMeta *meta, int meta_count, char *err, size_t errlen) {
-    char path[2048], step_s[32];
-    snprintf(step_s, sizeof step_s, "%ld", step);
+#define MODEL_FILE "model.safetensors"
+#define OPTIM_FILE "optimizer.safetensors"
+#define OPTIM_NEXT "optimizer.safetensors.new"
 
-    /* Optimizer first: if we stop between the two writes, the step stamps disagree and
-       --resume refuses instead of silently mixing states. */
+/* Test hook: with TRAIN_TEST_ABORT_AT=N in the environment, the process kills itself at
+   the N-th save point (counted over all saves of the process), as a kill between two writes
+   would. tests/test_checkpoint.c kills a run at every point and checks that it resumes bit
+   for bit. Read nowhere but here. A kill inside a write leaves only a stray .tmp file, which
+   nothing reads and the next write truncates, so the points between the writes suffice. */
+static long save_points_passed;   /* only ever touched by the hook */
+static void save_point(void) {
+    const char *at = getenv("TRAIN_TEST_ABORT_AT");
+    if (at && ++save_points_passed == strtol(at, NULL, 10)) raise(SIGKILL);
+}
+
+static void join(char *out, size_t len, const char *dir, const char *name) {
+    snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* How a model tensor is stored: head.bias as a vector, every other one as (rows, cols). */
+static StTensor model_tensor(const Model *m, int i) {
+    const TensorInfo *ti = &m->tensors[i];
+    int vector = strcmp(ti->name, "head.bias") == 0;
+    return (StTensor){ti->name, m->params + ti->offset, vector ? 1 : 2,
+                      {vector ? ti->cols : ti->rows, vector ? 0 : ti->cols}};
+}
+
+static int save_optimizer(const char *path, const Optimizer *o, const char *step_s, char *err,
+                          size_t errlen) {
     StTensor ot[2];
     int nt = 0;
     if (o->m) ot[nt++] = (StTensor){"m", o->m, 1, {(int64_t)o->n, 0}};
@@ -21,73 +59,185 @@ int checkpoint_save(const char *dir, const Model *m, const Optimizer *o, long st
     char t_s[32];
     snprintf(t_s, sizeof t_s, "%ld", o->t);
     StMeta om[] = {{"step", step_s}, {"updates", t_s}};
-    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
-    if (st_write(path, ot, nt, om, 2, err, errlen) != 0) return -1;
+    return st_write(path, ot, nt, om, 2, err, errlen);
+}
 
+static int save_model(const char *path, const Model *m, const char *step_s, const StMeta *meta,
+                      int meta_count, char *err, size_t errlen) {
     StTensor *t = xcalloc(m->num_tensors, sizeof *t);
-    for (int i = 0; i < m->num_tensors; i++) {
-        const TensorInfo *ti = &m->tensors[i];
-        int vector = strcmp(ti->name, "head.bias") == 0;
-        t[i] = (StTensor){ti->name, m->params + ti->offset, vector ? 1 : 2,
-                          {vector ? ti->cols : ti->rows, vector ? 0 : ti->cols}};
-    }
+    for (int i = 0; i < m->num_tensors; i++) t[i] = model_tensor(m, i);
     StMeta *all = xcalloc(meta_count + 1, sizeof *all);
     memcpy(all, meta, sizeof *meta * meta_count);
     all[meta_count] = (StMeta){"step", step_s};
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
     int rc = st_write(path, t, m->num_tensors, all, meta_count + 1, err, errlen);
     free(t);
     free(all);
     return rc;
 }
 
+int checkpoint_save(const char *dir, const Model *m, const Optimizer *o, long step,
+                    const StMeta *meta, int meta_count, char *err, size_t errlen) {
+    char model[2048], optim[2048], next[2048], step_s[32];
+    snprintf(step_s, sizeof step_s, "%ld", step);
+    join(model, sizeof model, dir, MODEL_FILE);
+    join(optim, sizeof optim, dir, OPTIM_FILE);
+    join(next, sizeof next, dir, OPTIM_NEXT);
+    save_point();
+    if (save_optimizer(next, o, step_s, err, errlen) != 0) return -1;
+    save_point();
+    if (save_model(model, m, step_s, meta, meta_count, err, errlen) != 0) return -1;
+    save_point();
+    if (rename(next, optim) != 0) {
+        snprintf(err, errlen, "%s: cannot rename to %s: %s", next, OPTIM_FILE, strerror(errno));
+        return -1;
+    }
+    save_point();
+    return 0;
+}
+
+/* optimizer.safetensors.new alone does not count: the first save was killed before its
+   model was written, so nothing was committed. */
+int checkpoint_exists(const char *dir) {
+    const char *names[] = {MODEL_FILE, OPTIM_FILE};
+    char path[2048];
+    for (int i = 0; i < 2; i++) {
+        join(path, sizeof path, dir, names[i]);
+        if (file_exists(path)) return 1;
+    }
+    return 0;
+}
+
+/* ---- strict reading ------------------------------------------------------------------- */
+
+/* A whole-number metadata field: its range, where it goes, and (want != NULL) the value it
+   must have. Checkpoints are read from a table of these, so a new field is one more row. */
+typedef struct { const char *key; long min, max; long *dst; const long *want; } MetaField;
+
+/* s as a whole decimal number in [min, max]: digits with an optional '-', nothing else. */
+static int parse_whole(const char *s, long min, long max, long *out) {
+    const char *p = s + (*s == '-');
+    if (!*p) return -1;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9') return -1;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno == ERANGE || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int read_meta_fields(const StFile *f, const char *path, const MetaField *fields, int n,
+                            char *err, size_t errlen) {
+    for (int i = 0; i < n; i++) {
+        const MetaField *mf = &fields[i];
+        const char *s = st_meta(f, mf->key);
+        if (!s) return snprintf(err, errlen, "%s: metadata '%s' is missing", path, mf->key), -1;
+        if (parse_whole(s, mf->min, mf->max, mf->dst) != 0)
+            return snprintf(err, errlen, "%s: metadata '%s' is '%.40s', not a whole number in "
+                            "[%ld, %ld]", path, mf->key, s, mf->min, mf->max), -1;
+        if (mf->want && *mf->dst != *mf->want)
+            return snprintf(err, errlen, "%s: metadata '%s' is %ld but the run's model has %ld",
+                            path, mf->key, *mf->dst, *mf->want), -1;
+    }
+    return 0;
+}
+
+static void shape_text(char *out, size_t len, int ndim, const int64_t *shape) {
+    if (ndim == 2) snprintf(out, len, "(%lld, %lld)", (long long)shape[0], (long long)shape[1]);
+    else snprintf(out, len, "(%lld)", (long long)shape[0]);
+}
+
+/* Copies tensor t (name, shape and element count as expected) out of f; refuses a missing
+   tensor, another shape (a transposed one included) and NaN or infinite values. */
+static int read_tensor(const StFile *f, const char *path, const StTensor *t, float *dst,
+                       char *err, size_t errlen) {
+    const struct StEntry *e = st_find(f, t->name);
+    int64_t cols = t->ndim == 2 ? t->shape[1] : 1;
+    if (!e)
+        return snprintf(err, errlen, "%s: tensor '%s' is missing", path, t->name), -1;
+    if (e->ndim != t->ndim || e->shape[0] != t->shape[0] || (t->ndim == 2 && e->shape[1] != cols)) {
+        char got[64], want[64];
+        shape_text(got, sizeof got, e->ndim, e->shape);
+        shape_text(want, sizeof want, t->ndim, t->shape);
+        return snprintf(err, errlen, "%s: tensor '%s' has shape %s, the run's model needs %s",
+                        path, t->name, got, want), -1;
+    }
+    size_t n = (size_t)t->shape[0] * (size_t)cols;
+    if (st_get(f, t->name, dst, n) != 0)
+        return snprintf(err, errlen, "%s: tensor '%s' cannot be read", path, t->name), -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(dst[i]))
+            return snprintf(err, errlen, "%s: tensor '%s' has a non-finite value (%g) at element "
+                            "%zu", path, t->name, dst[i], i), -1;
+    return 0;
+}
+
+static int check_tensor_count(const StFile *f, const char *path, int want, char *err, size_t errlen) {
+    if (f->count == want) return 0;
+    return snprintf(err, errlen, "%s: has %d tensors, the run's model needs %d", path, f->count,
+                    want), -1;
+}
+
 static int load_model(const char *path, Model *m, long *step, char *err, size_t errlen) {
     StFile f;
     if (st_read(&f, path, err, errlen) != 0) return -1;
-    int rc = 0;
+    const ModelShape *s = &m->s;
+    long d = s->d, L = s->L, H = s->H, n = s->n, M = s->M, C = s->C, in = s->in_dim, got[7];
+    const MetaField fields[] = {
+        {"step", 0, LONG_MAX, step, NULL},
+        {"d", 1, INT_MAX, &got[0], &d},          {"L", 1, INT_MAX, &got[1], &L},
+        {"H", 1, INT_MAX, &got[2], &H},          {"n", 1, INT_MAX, &got[3], &n},
+        {"mlp", 0, INT_MAX, &got[4], &M},        {"classes", 1, INT_MAX, &got[5], &C},
+        {"input_dim", 1, INT_MAX, &got[6], &in},
+    };
+    int rc = read_meta_fields(&f, path, fields, (int)(sizeof fields / sizeof *fields), err, errlen);
+    if (rc == 0) rc = check_tensor_count(&f, path, m->num_tensors, err, errlen);
     for (int i = 0; i < m->num_tensors && rc == 0; i++) {
-        const TensorInfo *ti = &m->tensors[i];
-        if (st_get(&f, ti->name, m->params + ti->offset, (size_t)ti->rows * ti->cols) != 0) {
-            snprintf(err, errlen, "%s: tensor '%s' (%d x %d) is missing or has another shape",
-                     path, ti->name, ti->rows, ti->cols);
-            rc = -1;
-        }
+        StTensor t = model_tensor(m, i);
+        rc = read_tensor(&f, path, &t, m->params + m->tensors[i].offset, err, errlen);
     }
-    const char *s = st_meta(&f, "step");
-    if (rc == 0 && !s) {
-        snprintf(err, errlen, "%s: no 'step' in the metadata", path);
-        rc = -1;
-    }
-    if (rc == 0) *step = atol(s);
     st_free(&f);
     return rc;
 }
 
+/* Loads the optimizer state saved at `step`; -1 with a reason if the file is of another
+   step or invalid. */
 static int load_optimizer(const char *path, Optimizer *o, long step, char *err, size_t errlen) {
     StFile f;
     if (st_read(&f, path, err, errlen) != 0) return -1;
-    int rc = 0;
-    const char *s = st_meta(&f, "step"), *t = st_meta(&f, "updates");
-    if (!s || !t || atol(s) != step) {
-        snprintf(err, errlen, "%s: saved at step %s but the model at step %ld; the checkpoint "
-                 "is inconsistent", path, s ? s : "?", step);
+    long saved_step, updates;
+    const MetaField fields[] = {
+        {"step", 0, LONG_MAX, &saved_step, NULL},
+        {"updates", 0, LONG_MAX, &updates, NULL},
+    };
+    int rc = read_meta_fields(&f, path, fields, 2, err, errlen);
+    if (rc == 0 && saved_step != step) {
+        snprintf(err, errlen, "%s: saved at step %ld but %s at step %ld; the checkpoint is "
+                 "inconsistent", path, saved_step, MODEL_FILE, step);
         rc = -1;
-    } else if ((o->m && st_get(&f, "m", o->m, o->n) != 0) ||
-               (o->v && st_get(&f, "v", o->v, o->n) != 0)) {
-        snprintf(err, errlen, "%s: optimizer moments missing or of the wrong size", path);
-        rc = -1;
-    } else {
-        o->t = atol(t);
     }
+    if (rc == 0) rc = check_tensor_count(&f, path, (o->m != NULL) + (o->v != NULL), err, errlen);
+    if (rc == 0 && o->m)
+        rc = read_tensor(&f, path, &(StTensor){"m", NULL, 1, {(int64_t)o->n, 0}}, o->m, err, errlen);
+    if (rc == 0 && o->v)
+        rc = read_tensor(&f, path, &(StTensor){"v", NULL, 1, {(int64_t)o->n, 0}}, o->v, err, errlen);
+    if (rc == 0) o->t = updates;
     st_free(&f);
     return rc;
 }
 
 int checkpoint_load(const char *dir, Model *m, Optimizer *o, long *step, char *err, size_t errlen) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (load_model(path, m, step, err, errlen) != 0) return -1;
+    char model[2048], optim[2048], next[2048];
+    join(model, sizeof model, dir, MODEL_FILE);
+    join(optim, sizeof optim, dir, OPTIM_FILE);
+    join(next, sizeof next, dir, OPTIM_NEXT);
+    if (load_model(model, m, step, err, errlen) != 0) return -1;
     if (!o) return 0;
-    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
-    return load_optimizer(path, o, *step, err, errlen);
+    /* a save killed after its model was written: the new optimizer state is still .new */
+    if (file_exists(next) && load_optimizer(next, o, *step, err, errlen) == 0) {
+        if (rename(next, optim) == 0) return 0;
+        return snprintf(err, errlen, "%s: cannot rename to %s: %s", next, OPTIM_FILE,
+                        strerror(errno)), -1;
+    }
+    return load_optimizer(optim, o, *step, err, errlen);
 }

@@ -75,7 +75,9 @@ void config_help(FILE *out) {
             "Trains the deep Transformer of MODEL.md and logs per-layer token-clustering metrics\n"
             "into a run directory (runs/NAME/). Flags take a value as '--flag V' or '--flag=V'.\n\n");
     options_help(OPTIONS, NUM_OPTIONS, out);
-    fprintf(out, "\nExit status: 0 done, 1 runtime error (data, files), 2 bad flags or values,\n"
+    fprintf(out, "\nExit status: 0 done, 1 runtime error (data, files, a checkpoint that fails its\n"
+                 "checks, a failed write, the run directory in use by another process),\n"
+                 "2 bad flags or values,\n"
                  "130 interrupted by Ctrl-C after saving a checkpoint (continue with --resume).\n");
 }
 

@@ -1,12 +1,15 @@
 /* Run directory helpers. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE   /* flock */
 #include "rundir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -52,15 +55,39 @@ int rundir_check(const char *dir, int resume, int force, int can_resume, char *e
     return 0;
 }
 
-int rundir_create(const char *dir, int force, char *err, size_t errlen) {
+int rundir_lock(const char *dir, char *err, size_t errlen) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" RUNDIR_LOCK, dir);
+    /* close-on-exec: a child such as gnuplot must not keep the lock after we end */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "%s is in use by another process (it holds %s); wait for it "
+                     "to end or use another run directory", dir, path);
+        else
+            snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t errlen) {
     char cfg[4200];
     if (mkdir_parents(dir) != 0) {
         snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
         return -1;
     }
+    /* locked before anything is removed: --force must not delete a running run's files */
+    if ((*lock_fd = rundir_lock(dir, err, errlen)) < 0) return -1;
     if (force) {   /* a fresh start must not leave the old run's logs or weights behind */
         const char *old[] = {"train.csv", "eval.csv", "clusters.csv", "model.safetensors",
-                             "optimizer.safetensors", "summary.json"};
+                             "optimizer.safetensors", "optimizer.safetensors.new", "summary.json"};
         for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
             snprintf(cfg, sizeof cfg, "%s/%s", dir, old[i]);
             remove(cfg);
@@ -77,11 +104,29 @@ FILE *rundir_open_csv(const char *dir, const char *name, const char *header, cha
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    if (ftell(f) == 0) {
-        fprintf(f, "%s\n", header);
-        fflush(f);
+    if (ftell(f) == 0) fprintf(f, "%s\n", header);
+    if (rundir_flush_csv(f, dir, name, err, errlen) != 0) {
+        fclose(f);
+        return NULL;
     }
     return f;
+}
+
+int rundir_flush_csv(FILE *f, const char *dir, const char *name, char *err, size_t errlen) {
+    errno = 0;
+    if (fflush(f) == 0 && !ferror(f)) return 0;
+    snprintf(err, errlen, "%s/%s: write failed: %s", dir, name, errno ? strerror(errno) : "I/O error");
+    return -1;
+}
+
+int rundir_close_csv(FILE *f, const char *dir, const char *name, char *err, size_t errlen) {
+    int rc = rundir_flush_csv(f, dir, name, err, errlen);
+    errno = 0;
+    if (fclose(f) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s/%s: close failed: %s", dir, name, strerror(errno));
+        rc = -1;
+    }
+    return rc;
 }
 
 int rundir_truncate_csv(const char *dir, const char *name, long step, char *err, size_t errlen) {

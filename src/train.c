@@ -46,6 +46,7 @@ typedef struct {
     int32_t *tokens, *labels;    /* (max_batch, n), (max_batch) */
     int32_t *perm;               /* (train.count) order of the current epoch */
     FILE *train_csv, *eval_csv, *clusters_csv;
+    int lock_fd;                 /* the run directory's lock, held until the process ends */
     Progress progress;           /* the progress line on stderr */
 } Trainer;
 
@@ -160,8 +161,9 @@ static void evaluate(Trainer *T, double *loss, double *acc) {
 }
 
 /* Metrics of every layer's token states on the probe batch (the first probe_size test
-   examples), from the activations the forward pass keeps anyway. */
-static void log_clusters(Trainer *T, long step) {
+   examples), from the activations the forward pass keeps anyway. -1 if the rows could not
+   be written. */
+static int log_clusters(Trainer *T, long step, char *err, size_t errlen) {
     Model *m = &T->model;
     int B = T->cfg.probe_size < T->test.count ? T->cfg.probe_size : T->test.count;
     int32_t *idx = xmalloc(sizeof(int32_t) * B);
@@ -175,8 +177,8 @@ static void log_clusters(Trainer *T, long step) {
                 cm.mean_cos, cm.mean_abs_cos, cm.frac_clustered, cm.frac_antipodal, cm.order,
                 cm.n_clusters, cm.stable_rank);
     }
-    fflush(T->clusters_csv);
     free(idx);
+    return rundir_flush_csv(T->clusters_csv, T->dir, "clusters.csv", err, errlen);
 }
 
 /* ---- files ---------------------------------------------------------------------------- */
@@ -275,11 +277,11 @@ static StepStats train_step(Trainer *T, long step) {
 
 /* One row per --log-every updates with that update's own values (not a running mean), so
    a resumed run writes exactly the rows an uninterrupted one would. */
-static void log_train_row(Trainer *T, long step, const StepStats *st) {
+static int log_train_row(Trainer *T, long step, const StepStats *st, char *err, size_t errlen) {
     fprintf(T->train_csv, "%ld,%.4f,%.6f,%.6f,%.6g,%.6g,%.3f\n", step,
             (double)step * T->cfg.batch / T->train.count, st->loss, st->acc, st->lr, st->gnorm,
             1e3 * st->seconds);
-    fflush(T->train_csv);
+    return rundir_flush_csv(T->train_csv, T->dir, "train.csv", err, errlen);
 }
 
 static void progress(Trainer *T, long step, double loss, int final) {
@@ -288,16 +290,18 @@ static void progress(Trainer *T, long step, double loss, int final) {
     progress_update(&T->progress, step, note, final);
 }
 
-static int eval_and_log(Trainer *T, long step, double *loss, double *acc) {
+static int eval_and_log(Trainer *T, long step, double *loss, double *acc, char *err, size_t errlen) {
     evaluate(T, loss, acc);
     fprintf(T->eval_csv, "%ld,%.6f,%.6f\n", step, *loss, *acc);
-    fflush(T->eval_csv);
+    if (rundir_flush_csv(T->eval_csv, T->dir, "eval.csv", err, errlen) != 0) return -1;
     if (isatty(STDERR_FILENO)) fputc('\n', stderr);
     fprintf(stderr, "eval at step %ld: test loss %.4f, test accuracy %.4f\n", step, *loss, *acc);
     return 0;
 }
 
-/* Runs updates start..total-1 and finishes the run. Returns the exit status. */
+/* Runs updates start..total-1 and finishes the run. Returns the exit status. A failed
+   write of a log row stops the run at once, without a save: the last checkpoint stays,
+   and --resume drops the rows logged after it. */
 static int run(Trainer *T, long start) {
     const Config *c = &T->cfg;
     char err[1024];
@@ -306,29 +310,34 @@ static int run(Trainer *T, long start) {
     progress_start(&T->progress, "step", start, T->total_steps);
     T->progress.per = "samples";
     T->progress.per_unit = c->batch;
-    if (start == 0) log_clusters(T, 0);
+#define FAIL() return fprintf(stderr, "train: %s\n", err), 1
+    if (start == 0 && log_clusters(T, 0, err, sizeof err) != 0) FAIL();
     while (step < T->total_steps && !stop_requested &&
            !(c->stop_after > 0 && step - start >= c->stop_after)) {
         StepStats st = train_step(T, step);
         loss = st.loss;
         step++;
-        if (step % c->log_every == 0 || step == T->total_steps) log_train_row(T, step, &st);
-        if (step % c->cluster_every == 0 || step == T->total_steps) log_clusters(T, step);
+        if ((step % c->log_every == 0 || step == T->total_steps) &&
+            log_train_row(T, step, &st, err, sizeof err) != 0) FAIL();
+        if ((step % c->cluster_every == 0 || step == T->total_steps) &&
+            log_clusters(T, step, err, sizeof err) != 0) FAIL();
         if (step % c->eval_every == 0 && step != T->total_steps) {
-            eval_and_log(T, step, &test_loss, &acc);
+            if (eval_and_log(T, step, &test_loss, &acc, err, sizeof err) != 0) FAIL();
             last_eval = step;
-            if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+            if (save(T, step, err, sizeof err) != 0) FAIL();
         }
         progress(T, step, loss, 0);
     }
     double seconds = now_seconds() - t_start;
     progress(T, step, loss, 1);
     const char *status = step >= T->total_steps ? "finished" : stop_requested ? "interrupted" : "stopped";
-    if (save(T, step, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
-    if (step >= T->total_steps && last_eval != step) eval_and_log(T, step, &test_loss, &acc);
+    /* the final evaluation before the final save: a run killed after that save is complete */
+    if (step >= T->total_steps && last_eval != step &&
+        eval_and_log(T, step, &test_loss, &acc, err, sizeof err) != 0) FAIL();
+    if (save(T, step, err, sizeof err) != 0) FAIL();
     if (step < T->total_steps) acc = -1;   /* the summary of an unfinished run has no test score */
     if (write_summary(T, status, step, test_loss, acc, seconds, step - start, err, sizeof err) != 0)
-        return fprintf(stderr, "train: %s\n", err), 1;
+        FAIL();
     if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
     if (step < T->total_steps)
         fprintf(stderr, "%s at step %ld; checkpoint saved in %s; continue with: ./train --resume "
@@ -336,6 +345,7 @@ static int run(Trainer *T, long start) {
     else
         fprintf(stderr, "done: %s (test accuracy %.4f)\n", T->dir, acc);
     return stop_requested ? EXIT_INTERRUPTED : 0;
+#undef FAIL
 }
 
 /* ---- main ----------------------------------------------------------------------------- */
@@ -351,14 +361,23 @@ static int setup_threads(Trainer *T) {
     return T->threads;
 }
 
-/* Resume: restore the saved settings, weights and optimizer state; drop log rows that
-   were written after the checkpoint. Returns the step to continue from, or -1. */
+/* Resume: restore the weights and optimizer state; drop log rows that were written after
+   the checkpoint, only once the checkpoint has been read and validated. A run killed before
+   its first save has no checkpoint: it starts over from the seed, which gives the same
+   weights. Returns the step to continue from, or -1. */
 static long restore(Trainer *T, char *err, size_t errlen) {
-    long step;
-    if (checkpoint_load(T->dir, &T->model, &T->opt, &step, err, errlen) != 0) return -1;
+    long step = 0, keep = -1;   /* keep: the last logged step to keep (-1: header only) */
+    if (!checkpoint_exists(T->dir)) {
+        fprintf(stderr, "train: %s has no checkpoint yet; starting from step 0\n", T->dir);
+        model_init(&T->model, (uint64_t)T->cfg.seed, (float)T->cfg.noise_scale,
+                   (float)T->cfg.value_mean);
+    } else {
+        if (checkpoint_load(T->dir, &T->model, &T->opt, &step, err, errlen) != 0) return -1;
+        keep = step;
+    }
     const char *csvs[] = {"train.csv", "eval.csv", "clusters.csv"};
     for (int i = 0; i < 3; i++)
-        if (rundir_truncate_csv(T->dir, csvs[i], step, err, errlen) != 0) return -1;
+        if (rundir_truncate_csv(T->dir, csvs[i], keep, err, errlen) != 0) return -1;
     return step;
 }
 
@@ -370,6 +389,11 @@ static int read_saved_config(Trainer *T, char *err, size_t errlen) {
     if (!json) return -1;
     int rc = config_read_json(&T->cfg, json, err, errlen);
     free(json);
+    if (rc != 0) {   /* err starts with "config.json: "; name the run directory too */
+        char why[512];
+        snprintf(why, sizeof why, "%.511s", err);
+        snprintf(err, errlen, "%.1100s/%.511s", T->dir, why);
+    }
     return rc;
 }
 
@@ -397,6 +421,8 @@ int main(int argc, char **argv) {
     snprintf(prefix, sizeof prefix, "%s-ns%g-seed%ld", c->dataset, c->noise_scale, c->seed);
     rundir_resolve(T.dir, sizeof T.dir, c->run_dir, c->name, prefix);
     if (rundir_check(T.dir, c->resume, c->force, 1, err, sizeof err) != 0) return usage_error(err);
+    if (c->resume && (T.lock_fd = rundir_lock(T.dir, err, sizeof err)) < 0)
+        return fprintf(stderr, "train: %s\n", err), 1;
     if (c->resume && read_saved_config(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (c->resume && config_given(c, "epochs")) c->steps = 0;   /* the new --epochs wins */
     if (c->resume && config_given(c, "steps")) c->epochs = 0;
@@ -414,7 +440,7 @@ int main(int argc, char **argv) {
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
 
-    if (!c->resume && rundir_create(T.dir, c->force, err, sizeof err) != 0)
+    if (!c->resume && rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err) != 0)
         return fprintf(stderr, "train: %s\n", err), 1;
     long start = 0;
     if (c->resume) {
@@ -437,13 +463,20 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* past a file size limit (ulimit -f), a write fails with EFBIG and is reported, instead
+       of the process being killed without a word */
+    signal(SIGXFSZ, SIG_IGN);
     fprintf(stderr, "train: %s, %s: d %d, L %d, H %d, n %d, mlp %d, noise-scale %g, %zu parameters, "
             "%ld steps of %d, %d threads%s\n", T.dir, c->dataset, shape.d, shape.L, shape.H,
             shape.n, shape.M, c->noise_scale, T.model.num_params, T.total_steps, c->batch,
             T.threads, start ? " (resumed)" : "");
     rc = run(&T, start);
-    fclose(T.train_csv);
-    fclose(T.eval_csv);
-    fclose(T.clusters_csv);
+    const char *names[] = {"train.csv", "eval.csv", "clusters.csv"};
+    FILE *csvs[] = {T.train_csv, T.eval_csv, T.clusters_csv};
+    for (int i = 0; i < 3; i++)
+        if (rundir_close_csv(csvs[i], T.dir, names[i], err, sizeof err) != 0 && rc != 1) {
+            fprintf(stderr, "train: %s\n", err);
+            rc = 1;
+        }
     return rc;
 }
