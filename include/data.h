@@ -24,10 +24,12 @@ typedef struct {
 /* All loaders return 0, or -1 with a one-line "path: what is wrong" message in err. */
 
 /* Fashion-MNIST / MNIST IDX files in dir: {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
-   (or the same names without .gz). Gzip is inflated with stb_image's zlib decoder. */
+   (or the same names without .gz). Gzip is inflated with stb_image's zlib decoder.
+   Labels must be 0..9 and the test images must have the train images' size; all four files
+   are checked before the datasets are allocated. */
 int data_load_idx(Dataset *train, Dataset *test, const char *dir, char *err, size_t errlen);
 
-/* One IDX pair (images file, labels file), each optionally .gz. */
+/* One IDX pair (images file, labels file), each optionally .gz; any label byte is a class. */
 int data_load_idx_pair(Dataset *out, const char *images_path, const char *labels_path,
                        char *err, size_t errlen);
 

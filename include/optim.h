@@ -22,6 +22,9 @@ typedef struct {
 } Optimizer;
 
 void optim_init(Optimizer *o, OptConfig c, size_t n);
+/* Moment buffers of n floats that optim_init allocates: 2 (Adam, AdamW), 1 (SGD with
+   momentum) or 0 (plain SGD). */
+int optim_moments(OptConfig c);
 void optim_free(Optimizer *o);
 /* One update of params (n) from grads (n) with learning rate lr. grads may be modified
    (L2 weight decay is added into it). */

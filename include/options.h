@@ -29,7 +29,8 @@ enum { OPTIONS_OK = 0, OPTIONS_HELP = 1, OPTIONS_ERROR = 2 };
 int options_parse(const Option *opts, int n, void *dst, unsigned char *given, int argc,
                   char **argv, int first, char *err, size_t errlen);
 const Option *options_find(const Option *opts, int n, const char *flag);
-/* One line per flag with its help and default, and a line for --help. */
+/* One line per flag with its help and default (none shown for an empty default, whose
+   help text says what is used instead), and a line for --help. */
 void options_help(const Option *opts, int n, FILE *out);
 /* "key": value lines (flag names with '_'), each ending ",\n", for the saved options. */
 void options_write_json(const Option *opts, int n, const void *src, FILE *out);

@@ -40,8 +40,8 @@ static const Option OPTIONS[] = {
     {"weight-decay", "0", "L2 (sgd, adam) or decoupled (adamw) weight decay", T_DOUBLE, F(weight_decay), 0, 1e6, NULL, 1, 0},
     {"clip", "0", "clip the global gradient norm to this (0 = off)", T_DOUBLE, F(clip), 0, 1e12, NULL, 1, 0},
     {"batch", "128", "examples per update", T_INT, F(batch), 1, 1e6, NULL, 1, 0},
-    {"steps", "4000", "number of updates (ignored if --epochs is given)", T_LONG, F(steps), 1, 1e12, NULL, 1, 1},
-    {"epochs", "0", "train for this many passes over the training set instead of --steps", T_DOUBLE, F(epochs), 0, 1e6, NULL, 1, 1},
+    {"steps", "4000", "number of updates (give --steps or --epochs, not both)", T_LONG, F(steps), 1, 1e12, NULL, 1, 1},
+    {"epochs", "0", "train for this many passes over the training set (0 = use --steps)", T_DOUBLE, F(epochs), 0, 1e6, NULL, 1, 1},
     /* logging */
     {"eval-every", "1000", "evaluate on the test split every N updates (and at the end)", T_LONG, F(eval_every), 1, 1e12, NULL, 1, 1},
     {"log-every", "50", "write a train.csv row every N updates", T_LONG, F(log_every), 1, 1e12, NULL, 1, 1},
@@ -49,9 +49,9 @@ static const Option OPTIONS[] = {
     {"probe-size", "128", "examples in the fixed probe batch (first of the test split)", T_INT, F(probe_size), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
     /* run */
-    {"name", "", "run name: the run directory is runs/NAME (default: dataset-noise-seed-time)", T_STRING, F(name), 0, 0, NULL, 0, 1},
+    {"name", "", "run name: the run directory is runs/NAME (default: <dataset>-ns<noise-scale>-seed<seed>-<time>)", T_STRING, F(name), 0, 0, NULL, 0, 1},
     {"run-dir", "", "run directory path (overrides --name)", T_STRING, F(run_dir), 0, 0, NULL, 0, 1},
-    {"threads", "0", "threads; each takes a share of every batch (0 = all cores; --resume keeps the run's)", T_INT, F(threads), 0, 1024, NULL, 1, 1},
+    {"threads", "0", "threads; each takes a share of every batch (0 = all cores; at most 64: more count as 64; --resume keeps the run's)", T_INT, F(threads), 0, 1024, NULL, 1, 1},
     {"stop-after", "0", "stop and save after N updates of this invocation (0 = run to the end)", T_LONG, F(stop_after), 0, 1e12, NULL, 0, 1},
     {"resume", NULL, "continue the run in the run directory from its last checkpoint", T_FLAG, F(resume), 0, 0, NULL, 0, 1},
     {"force", NULL, "start over in an existing run directory (its files are replaced)", T_FLAG, F(force), 0, 0, NULL, 0, 1},

@@ -37,6 +37,9 @@ static const char *const FASHION_NAMES[10] = {
 /* A majority-task sequence must have a unique most frequent symbol; give up (with an error
    instead of spinning forever) when seq_len is far too short for the vocabulary. */
 #define MAJORITY_MAX_DRAWS 1000000
+/* MNIST and Fashion-MNIST have 10 classes: a label byte above 9 is a damaged file, not a
+   new class (it would silently widen the model's head). */
+#define IDX_CLASSES 10
 
 /* Write a one-line message into err and return -1, so error paths are one statement. */
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -207,41 +210,74 @@ static uint8_t *idx_load(const char *path, int ndims, uint32_t *dims, char *err,
     return buf;
 }
 
-int data_load_idx_pair(Dataset *out, const char *images_path, const char *labels_path,
-                       char *err, size_t errlen) {
-    memset(out, 0, sizeof *out);
+/* An IDX split as read from disk, checked but not yet copied into a Dataset. */
+typedef struct {
+    uint8_t *images, *labels;   /* whole (inflated) files: data at +16 and +8 */
     uint32_t idims[3], ldims[1];
-    uint8_t *ib = idx_load(images_path, 3, idims, err, errlen);
-    if (!ib) return -1;
-    uint8_t *lb = idx_load(labels_path, 1, ldims, err, errlen);
-    if (!lb) {
-        free(ib);
-        return -1;
-    }
-    if (ldims[0] != idims[0]) {
-        fail(err, errlen, "%s: has %u labels but %s has %u images", labels_path, ldims[0],
-             images_path, idims[0]);
-        free(ib);
-        free(lb);
-        return -1;
-    }
+    const char *images_path, *labels_path;
+} IdxRaw;
+
+static void idx_raw_free(IdxRaw *r) {
+    free(r->images);
+    free(r->labels);
+    r->images = r->labels = NULL;
+}
+
+/* Both files of a split, with matching counts and every label below classes. */
+static int idx_raw_load(IdxRaw *r, const char *images_path, const char *labels_path, int classes,
+                        char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    r->images_path = images_path;
+    r->labels_path = labels_path;
+    r->images = idx_load(images_path, 3, r->idims, err, errlen);
+    r->labels = r->images ? idx_load(labels_path, 1, r->ldims, err, errlen) : NULL;
+    int rc = r->labels ? 0 : -1;
+    if (rc == 0 && r->ldims[0] != r->idims[0])
+        rc = fail(err, errlen, "%s: has %u labels but %s has %u images", labels_path, r->ldims[0],
+                  images_path, r->idims[0]);
+    for (uint32_t i = 0; rc == 0 && i < r->ldims[0]; i++)
+        if (r->labels[8 + i] >= classes)
+            rc = fail(err, errlen, "%s: label %d of item %u is out of range 0..%d (the dataset has "
+                      "%d classes)", labels_path, r->labels[8 + i], i, classes - 1, classes);
+    if (rc) idx_raw_free(r);
+    return rc;
+}
+
+/* The test images must have the train images' size: the model's tokens come from it. */
+static int idx_same_size(const IdxRaw *train, const IdxRaw *test, char *err, size_t errlen) {
+    if (test->idims[1] == train->idims[1] && test->idims[2] == train->idims[2]) return 0;
+    return fail(err, errlen, "%s: images are %ux%u but the training images in %s are %ux%u "
+                "(train and test must have one size)", test->images_path, test->idims[1],
+                test->idims[2], train->images_path, train->idims[1], train->idims[2]);
+}
+
+/* Copy a checked split into out; num_classes = largest label + 1. */
+static void idx_to_dataset(Dataset *out, const IdxRaw *r) {
+    memset(out, 0, sizeof *out);
     out->kind = DATA_IMAGES;
-    out->count = (int)idims[0];
-    out->height = (int)idims[1];
-    out->width = (int)idims[2];
+    out->count = (int)r->idims[0];
+    out->height = (int)r->idims[1];
+    out->width = (int)r->idims[2];
     out->channels = 1;
     size_t npix = (size_t)out->count * out->height * out->width;
     out->pixels = xmalloc(npix);
-    memcpy(out->pixels, ib + 16, npix);
+    memcpy(out->pixels, r->images + 16, npix);
     out->labels = xmalloc((size_t)out->count * sizeof *out->labels);
     int max_label = 0;
     for (int i = 0; i < out->count; i++) {
-        out->labels[i] = lb[8 + i];
-        if (lb[8 + i] > max_label) max_label = lb[8 + i];
+        out->labels[i] = r->labels[8 + i];
+        if (r->labels[8 + i] > max_label) max_label = r->labels[8 + i];
     }
-    out->num_classes = max_label + 1;   /* labels are bytes, so always <= 256 */
-    free(ib);
-    free(lb);
+    out->num_classes = max_label + 1;
+}
+
+int data_load_idx_pair(Dataset *out, const char *images_path, const char *labels_path,
+                       char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    IdxRaw r;
+    if (idx_raw_load(&r, images_path, labels_path, 256, err, errlen)) return -1;   /* any byte */
+    idx_to_dataset(out, &r);
+    idx_raw_free(&r);
     return 0;
 }
 
@@ -268,28 +304,38 @@ static char *idx_path(const char *dir, const char *name) {
     return use_plain ? plain : pgz;
 }
 
-static int load_idx_split(Dataset *ds, const char *dir, const char *prefix, char *err, size_t errlen) {
+/* The IDX file paths of a split ("train" or "t10k") in dir; malloc'd. */
+static void idx_split_paths(const char *dir, const char *prefix, char **images, char **labels) {
     char name[256];
     snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    char *images = idx_path(dir, name);
+    *images = idx_path(dir, name);
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
-    char *labels = idx_path(dir, name);
-    int rc = data_load_idx_pair(ds, images, labels, err, errlen);
-    free(images);
-    free(labels);
-    return rc;
+    *labels = idx_path(dir, name);
 }
 
-/* Both splits get num_classes = the larger of the two, so every label is valid in both.
-   Class names: the Fashion-MNIST names when the directory name says "fashion" and there are
-   10 classes (plain MNIST has the same files and 10 digit classes); otherwise NULL. */
+/* Both splits are read and checked (labels 0..9, counts, one image size) before any Dataset is
+   allocated from their headers. Both get num_classes = the larger of the two, so every label
+   is valid in both. Class names: the Fashion-MNIST names when the directory name says
+   "fashion" and there are 10 classes (plain MNIST has the same files and 10 digit classes);
+   otherwise NULL. */
 int data_load_idx(Dataset *train, Dataset *test, const char *dir, char *err, size_t errlen) {
+    memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    if (load_idx_split(train, dir, "train", err, errlen)) return -1;
-    if (load_idx_split(test, dir, "t10k", err, errlen)) {
-        data_free(train);
-        return -1;
+    char *paths[4];
+    idx_split_paths(dir, "train", &paths[0], &paths[1]);
+    idx_split_paths(dir, "t10k", &paths[2], &paths[3]);
+    IdxRaw tr = {0}, te = {0};
+    int rc = idx_raw_load(&tr, paths[0], paths[1], IDX_CLASSES, err, errlen);
+    if (rc == 0) rc = idx_raw_load(&te, paths[2], paths[3], IDX_CLASSES, err, errlen);
+    if (rc == 0) rc = idx_same_size(&tr, &te, err, errlen);
+    if (rc == 0) {
+        idx_to_dataset(train, &tr);
+        idx_to_dataset(test, &te);
     }
+    idx_raw_free(&tr);
+    idx_raw_free(&te);
+    for (int i = 0; i < 4; i++) free(paths[i]);
+    if (rc) return -1;
     int classes = train->num_classes > test->num_classes ? train->num_classes : test->num_classes;
     train->num_classes = test->num_classes = classes;
     if (classes == 10 && contains_nocase(dir, "fashion")) {

@@ -6,6 +6,10 @@
 
 #include "util.h"
 
+int optim_moments(OptConfig c) {
+    return c.kind != OPT_SGD ? 2 : c.momentum != 0.0f;
+}
+
 void optim_init(Optimizer *o, OptConfig c, size_t n) {
     o->c = c;
     o->n = n;

@@ -111,7 +111,8 @@ void options_help(const Option *opts, int n, FILE *out) {
         char left[64];
         snprintf(left, sizeof left, "--%s%s", o->flag, o->type == T_FLAG ? "" : " V");
         fprintf(out, "  %-22s %s", left, o->help);
-        if (o->type != T_FLAG) fprintf(out, " [default: %s]", *o->def ? o->def : "none");
+        /* an empty default means "computed when not given": the help text says how */
+        if (o->type != T_FLAG && *o->def) fprintf(out, " [default: %s]", o->def);
         fputc('\n', out);
     }
     fprintf(out, "  %-22s %s\n", "--help", "print this help and exit");

@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blasinfo.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "data.h"
+#include "memest.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -48,6 +50,7 @@ typedef struct {
     FILE *train_csv, *eval_csv, *clusters_csv;
     int lock_fd;                 /* the run directory's lock, held until the process ends */
     Progress progress;           /* the progress line on stderr */
+    MemEstimate mem;             /* memory the run needs, checked before model_build */
 } Trainer;
 
 static int usage_error(const char *msg) {
@@ -65,6 +68,14 @@ static int load_data(Trainer *T, char *err, size_t errlen) {
         return data_load_folder(&T->train, &T->test, c->data_dir, err, errlen);
     return data_synthetic(&T->train, &T->test, c->dataset, c->train_size, c->test_size,
                           c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
+}
+
+/* Synthetic data is generated from the flags alone: refuse sizes that cannot fit first. */
+static int check_synthetic_size(Trainer *T, char *err, size_t errlen) {
+    const Config *c = &T->cfg;
+    if (strcmp(c->dataset, "fashion-mnist") == 0 || strcmp(c->dataset, "folder") == 0) return 0;
+    memest_synthetic(&T->mem, c->train_size, c->test_size, c->seq_len);
+    return memest_check(&T->mem, memest_physical(), err, errlen);
 }
 
 /* The model's shape from the flags and the data; -1 with a reason if they do not fit. */
@@ -197,6 +208,8 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
                 T->train.height, T->train.width, T->train.channels);
     fprintf(f, "  \"total_steps\": %ld,\n  \"parameters\": %zu,\n", T->total_steps,
             T->model.num_params);
+    memest_write_json(&T->mem, f);
+    blasinfo_write_json(f);
     fprintf(f, "  \"git_commit\": \"%s\"\n}\n", GIT_COMMIT);
     return text_commit(&tf, T->dir, "config.json", err, errlen);
 }
@@ -245,6 +258,7 @@ static int write_summary(Trainer *T, const char *status, long step, double test_
             step, T->total_steps);
     if (test_acc >= 0)
         fprintf(f, "  \"test_loss\": %.6f,\n  \"test_acc\": %.6f,\n", test_loss, test_acc);
+    blasinfo_write_json(f);
     fprintf(f, "  \"train_seconds\": %.3f,\n  \"steps_this_invocation\": %ld,\n", seconds, steps_run);
     fprintf(f, "  \"ms_per_step\": %.3f,\n  \"samples_per_s\": %.1f,\n  \"threads\": %d\n}\n",
             1e3 * per_step, per_step > 0 ? T->cfg.batch / per_step : 0.0, T->threads);
@@ -427,13 +441,17 @@ int main(int argc, char **argv) {
     if (c->resume && config_given(c, "epochs")) c->steps = 0;   /* the new --epochs wins */
     if (c->resume && config_given(c, "steps")) c->epochs = 0;
     setup_threads(&T);
+    blasinfo_warn_generic(stderr, "train");
 
+    if (check_synthetic_size(&T, err, sizeof err) != 0) return usage_error(err);
     if (load_data(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     ModelShape shape;
     if (model_shape(&T, &shape, err, sizeof err) != 0) return usage_error(err);
     if (c->batch > T.train.count) return usage_error("--batch is larger than the training set");
     int max_batch = c->batch > 256 ? c->batch : 256;
     if (c->probe_size > max_batch) max_batch = c->probe_size;
+    memest_compute(&T.mem, &shape, max_batch, T.threads, optim_moments(opt_config(c)), &T.train, &T.test);
+    if (memest_check(&T.mem, memest_physical(), err, sizeof err) != 0) return usage_error(err);
     model_build(&T.model, shape, max_batch, T.threads);
     optim_init(&T.opt, opt_config(c), T.model.num_params);
     alloc_batch(&T);

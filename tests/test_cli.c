@@ -25,6 +25,38 @@ static void test_cli_help_lists_every_flag(void) {
     CHECK(strstr(out, "[default: 1]") && strstr(out, "[default: 1e-3]"), "--help shows defaults");
 }
 
+/* The line of --help output that documents flag (e.g. "--steps V"), or NULL; copied to line. */
+static const char *help_line(const char *help, const char *flag, char *line, size_t len) {
+    const char *p = strstr(help, flag);
+    if (!p) return NULL;
+    size_t n = strcspn(p, "\n");
+    snprintf(line, len, "%.*s", (int)n, p);
+    return line;
+}
+
+/* Issue 9.8: --steps claimed to be ignored with --epochs (it is an error), --name showed two
+   defaults, --threads did not say it is capped at 64; ./simulate had the same --name line. */
+static void test_cli_help_is_correct(void) {
+    char line[512];
+    CHECK(run_cmd("./train --help", out, sizeof out) == 0, "train --help");
+    CHECK(help_line(out, "--steps V", line, sizeof line) && !strstr(line, "ignored") &&
+          strstr(line, "not both"), "--steps: %s", line);
+    CHECK(help_line(out, "--threads V", line, sizeof line) && strstr(line, "64"), "--threads: %s", line);
+    const char *cmds[] = {"./train --help", "./simulate depth --help", "./simulate pair --help",
+                          "./simulate tokens --help"};
+    for (int i = 0; i < 4; i++) {
+        CHECK(run_cmd(cmds[i], out, sizeof out) == 0, "%s exits 0", cmds[i]);
+        for (const char *p = out; *p;) {   /* every line */
+            size_t n = strcspn(p, "\n");
+            snprintf(line, sizeof line, "%.*s", (int)n, p);
+            p += n + (p[n] != '\0');
+            const char *first = strstr(line, "default:");
+            CHECK(!first || !strstr(first + 1, "default:"), "%s: two defaults in: %s", cmds[i], line);
+            CHECK(!strstr(line, "[default: none]"), "%s: %s", cmds[i], line);
+        }
+    }
+}
+
 static void expect_usage_error(const char *args, const char *message) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "./train --run-dir /tmp/train-test-never-created %s", args);
@@ -109,6 +141,7 @@ static void test_cli_corrupt_checkpoint(void) {
 
 SUITE(cli_tests) = {
     {"cli_help_lists_every_flag", test_cli_help_lists_every_flag},
+    {"cli_help_is_correct", test_cli_help_is_correct},
     {"cli_bad_flags_and_values", test_cli_bad_flags_and_values},
     {"cli_missing_dataset", test_cli_missing_dataset},
     {"cli_no_clobbering", test_cli_no_clobbering},

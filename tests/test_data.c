@@ -292,6 +292,62 @@ static void test_idx_load_dir(void) {
     remove_tree(dir);
 }
 
+/* A train split (N_IMG images of IMG_H x IMG_W, train_labels) and a test split of 3 images
+   of h x w with test_labels, as plain IDX files in dir. */
+static void write_idx_splits(const char *dir, const uint8_t *train_labels, int h, int w,
+                             const uint8_t *test_labels) {
+    char p[512];
+    size_t il, ll;
+    uint8_t *im = idx_images(N_IMG, IMG_H, IMG_W, &il), *lb = idx_labels(train_labels, N_IMG, &ll);
+    write_bytes(tpath(p, sizeof p, dir, "train-images-idx3-ubyte"), im, il);
+    write_bytes(tpath(p, sizeof p, dir, "train-labels-idx1-ubyte"), lb, ll);
+    free(im), free(lb);
+    im = idx_images(3, h, w, &il), lb = idx_labels(test_labels, 3, &ll);
+    write_bytes(tpath(p, sizeof p, dir, "t10k-images-idx3-ubyte"), im, il);
+    write_bytes(tpath(p, sizeof p, dir, "t10k-labels-idx1-ubyte"), lb, ll);
+    free(im), free(lb);
+}
+
+/* data_load_idx with such splits must fail, naming file (and needle), datasets left empty. */
+static void expect_idx_splits_fail(const uint8_t *train_labels, int h, int w, const uint8_t *test_labels,
+                                   const char *file, const char *needle) {
+    char dir[64], p[512], err[512] = "";
+    make_tmpdir(dir, sizeof dir);
+    write_idx_splits(dir, train_labels, h, w, test_labels);
+    Dataset tr, te;
+    int rc = data_load_idx(&tr, &te, dir, err, sizeof err);
+    CHECK(rc == -1, "test images %dx%d, %s: must be refused", h, w, needle);
+    CHECK(contains(err, tpath(p, sizeof p, dir, file)) && contains(err, needle),
+          "message should name %s and say '%s': %s", file, needle, err);
+    CHECK(!strchr(err, '\n'), "one line: %s", err);
+    CHECK(tr.pixels == NULL && te.pixels == NULL && tr.count == 0 && te.count == 0, "not zeroed");
+    data_free(&tr), data_free(&te);
+    remove_tree(dir);
+}
+
+/* Issue 9.4: test images of another size than the train images overflowed data_patches
+   (larger) or gave wrong accuracy (smaller); a label byte above 9 silently added classes. */
+static void test_idx_split_mismatch(void) {
+    const uint8_t ok[3] = {1, 0, 2}, high[3] = {1, 12, 2}, ten[3] = {10, 0, 1};
+    const uint8_t bad_train[N_IMG] = {3, 0, 200, 3, 1};
+    expect_idx_splits_fail(LABELS5, 4 * IMG_H, 4 * IMG_W, ok, "t10k-images-idx3-ubyte", "16x12");
+    expect_idx_splits_fail(LABELS5, IMG_H, IMG_W - 1, ok, "t10k-images-idx3-ubyte", "4x2");
+    expect_idx_splits_fail(LABELS5, IMG_H, IMG_W, high, "t10k-labels-idx1-ubyte", "label 12 of item 1");
+    expect_idx_splits_fail(LABELS5, IMG_H, IMG_W, ten, "t10k-labels-idx1-ubyte", "out of range 0..9");
+    expect_idx_splits_fail(bad_train, IMG_H, IMG_W, ok, "train-labels-idx1-ubyte", "label 200 of item 2");
+    /* equal sizes and labels 0..9 still load; the class count is shared */
+    char dir[64], err[512] = "";
+    make_tmpdir(dir, sizeof dir);
+    const uint8_t nine[3] = {9, 0, 1};
+    write_idx_splits(dir, LABELS5, IMG_H, IMG_W, nine);
+    Dataset tr, te;
+    int rc = data_load_idx(&tr, &te, dir, err, sizeof err);
+    CHECK(rc == 0, "valid splits: %s", err);
+    CHECK(rc != 0 || (tr.num_classes == 10 && te.num_classes == 10), "num_classes %d", tr.num_classes);
+    data_free(&tr), data_free(&te);
+    remove_tree(dir);
+}
+
 static void test_fashion_mnist(void) {
     struct stat st;
     if (stat(FASHION_DIR, &st) != 0) {
@@ -568,6 +624,14 @@ static void expect_folder_fails(void (*spoil)(const char *root), const char *nee
 static void spoil_size(const char *root) { png_at(root, "train/b/1.png", 1, PW - 1, PH, 1); }
 static void spoil_channels(const char *root) { png_at(root, "train/b/1.png", 1, PW, PH, 3); }
 static void spoil_test_size(const char *root) { png_at(root, "test/b/0.png", 1, PW, PH + 2, 1); }
+static void spoil_test_all_larger(const char *root) {   /* every test image, not just one */
+    png_at(root, "test/a/0.png", 2, 4 * PW, 4 * PH, 1);
+    png_at(root, "test/b/0.png", 3, 4 * PW, 4 * PH, 1);
+}
+static void spoil_test_all_smaller(const char *root) {
+    png_at(root, "test/a/0.png", 2, PW / 2, PH / 2, 1);
+    png_at(root, "test/b/0.png", 3, PW / 2, PH / 2, 1);
+}
 static void spoil_corrupt(const char *root) {
     uint8_t junk[300];
     for (int i = 0; i < 300; i++) junk[i] = (uint8_t)(i * 151 + 7);
@@ -612,6 +676,8 @@ static void test_folder_rejects(void) {
     expect_folder_fails(spoil_size, "train/a/0.png", "6x6x1");  /* the reference image is named too */
     expect_folder_fails(spoil_channels, "train/b/1.png", "6x6x3");
     expect_folder_fails(spoil_test_size, "test/b/0.png", "8x6x1");
+    expect_folder_fails(spoil_test_all_larger, "test/a/0.png", "24x24x1");
+    expect_folder_fails(spoil_test_all_smaller, "test/a/0.png", "3x3x1");
     expect_folder_fails(spoil_corrupt, "train/a/1.png", "cannot read image");
     expect_folder_fails(spoil_truncated_png, "test/a/0.png", "cannot read image");
     expect_folder_fails(spoil_extra_class, "test", "'c'");
@@ -823,6 +889,7 @@ SUITE(data_tests) = {
     {"data_idx_gzip_stream_ends", test_idx_gzip_stream_ends},
     {"data_idx_load_dir", test_idx_load_dir},
     {"data_idx_rejects_corrupt", test_idx_rejects_corrupt},
+    {"data_idx_split_mismatch", test_idx_split_mismatch},
     {"data_fashion_mnist", test_fashion_mnist},
     {"data_folder_gray", test_folder_gray},
     {"data_folder_rgb", test_folder_rgb},

@@ -203,6 +203,30 @@ static void test_simulate_depth_dataset_tokens(void) {
     CHECK(rc == 1 && strstr(out, "/nonexistent/fm/"), "missing data: exit 1 naming the file: %d %s", rc, out);
 }
 
+/* tools/plot_depth_compare.sh writes only where it is told, and a label or path is never
+   gnuplot program text (issue 9.8; a label could run a shell command through system()). */
+static void test_plot_depth_compare(void) {
+    char root[256], cmd[2048], path[600];
+    make_temp_dir(root, sizeof root);
+    snprintf(cmd, sizeof cmd, "./simulate depth " SMALL " --run-dir \"%s/it's a\" && "
+             "./simulate depth " SMALL " --noise-scale 0 --value-mean 1 --run-dir %s/b", root, root);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "two depth runs: %s", out);
+    snprintf(cmd, sizeof cmd, "tools/plot_depth_compare.sh %s/cmp.png \"%s/it's a\" "
+             "\"x'.(system('touch %s/pwned')).'y\" %s/b 'deterministic, \"V = I\"'",
+             root, root, root, root);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/cmp.png", root);
+    char *png = slurp(path);
+    CHECK(png && memcmp(png, "\x89PNG", 4) == 0, "%s is a PNG", path);
+    free(png);
+    snprintf(path, sizeof path, "test -e %s/pwned", root);
+    CHECK(run_cmd(path, out, sizeof out) != 0, "a label ran a shell command");
+    snprintf(cmd, sizeof cmd, "tools/plot_depth_compare.sh %s/no/such/dir/cmp.png %s/b b", root, root);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "does not exist"), "missing output directory: exit %d: %s", rc, out);
+}
+
 SUITE(simulate_tests) = {
     {"simulate_help_lists_commands", test_simulate_help_lists_commands},
     {"simulate_depth_bad_flags", test_simulate_depth_bad_flags},
@@ -211,5 +235,6 @@ SUITE(simulate_tests) = {
     {"simulate_depth_deterministic_ends_in_one_cluster", test_simulate_depth_deterministic_ends_in_one_cluster},
     {"simulate_depth_zero_values_leave_tokens", test_simulate_depth_zero_values_leave_tokens},
     {"simulate_depth_dataset_tokens", test_simulate_depth_dataset_tokens},
+    {"simulate_plot_depth_compare", test_plot_depth_compare},
     END_SUITE
 };
