@@ -191,12 +191,12 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
     for (int i = 1; i < P->nb; i++)
         if (i == 1 || fabs(P->betas[i] - P->betas[i - 1]) < dx) dx = fabs(P->betas[i] - P->betas[i - 1]);
     if (dx <= 0) dx = 1;
-    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output '%s/pair.png'\n"
+    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output 'pair.png'\n"
                     "set title 'P(antipodal): two tokens, T = %g, h = %g, %d runs per cell, delta = %g'\n"
                     "set xlabel 'beta'\nset ylabel 'd'\nset cblabel 'P(antipodal)'\n"
                     "set cbrange [0:1]\nset palette defined (0 'white', 0.5 'orange', 1 'dark-red')\n"
                     "set yrange [-0.5:%d.5]\nset xrange [%g:%g]\nset ytics (",
-                    P->dir, P->cfg.T, P->cfg.h, P->cfg.runs, P->cfg.delta, P->nd - 1,
+                    P->cfg.T, P->cfg.h, P->cfg.runs, P->cfg.delta, P->nd - 1,
                     P->betas[0] - dx / 2, P->betas[P->nb - 1] + dx / 2);
     for (int i = 0; i < P->nd; i++)
         len += snprintf(s + len, cap - len, "%s'%d' %d", i ? ", " : "", P->ds[i], i);
@@ -219,7 +219,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
                     "noborder fc palette notitle%s\n", dx / 2,
                     P->cfg.value_mean == 0 ? ", $edge using 1:2 with linespoints lw 2 pt 7 lc "
                     "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "");
-    int rc = plot_run(s, err, errlen);
+    int rc = plot_run(P->dir, s, err, errlen);
     free(s);
     return rc;
 }
