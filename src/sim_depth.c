@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "json.h"
 #include "metrics.h"
 #include "model.h"
 #include "options.h"
@@ -292,7 +293,11 @@ static int write_config(const Depth *D, char *err, size_t errlen) {
     const char *rs = D->cfg.residual_scale;
     double horizon = strcmp(rs, "one") == 0 ? s->L : strcmp(rs, "linear") == 0 ? 1.0 / s->L
                    : D->cfg.horizon;
-    fprintf(f, "  \"alpha\": %.9g,\n  \"horizon\": %.17g,\n", s->alpha, horizon);
+    fputs("  \"alpha\": ", f);
+    json_put_number(f, "%.9g", s->alpha);
+    fputs(",\n  \"horizon\": ", f);
+    json_put_number(f, "%.17g", horizon);
+    fputs(",\n", f);
     fprintf(f, "  \"threads\": %d\n}\n", D->threads);
     return text_commit(&tf, D->dir, "config.json", err, errlen);
 }
@@ -315,8 +320,11 @@ static int write_csv(const Depth *D, char *err, size_t errlen) {
 static int write_summary(const Depth *D, char *err, size_t errlen) {
     TextFile tf;
     FILE *f = text_begin(&tf);
-    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"draws_per_s\": %.2f,\n  \"threads\": %d\n}\n",
-            D->seconds, D->cfg.draws / fmax(D->seconds, 1e-9), D->threads);
+    fputs("{\n  \"seconds\": ", f);
+    json_put_number(f, "%.3f", D->seconds);
+    fputs(",\n  \"draws_per_s\": ", f);
+    json_put_number(f, "%.2f", D->cfg.draws / fmax(D->seconds, 1e-9));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", D->threads);
     return text_commit(&tf, D->dir, "summary.json", err, errlen);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
@@ -157,8 +158,9 @@ static int write_config(const Pair *P, char *err, size_t errlen) {
     FILE *f = text_begin(&tf);
     fputs("{\n", f);
     options_write_json(OPTIONS, NUM_OPTIONS, &P->cfg, f);
-    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": %.9g,\n  \"threads\": %d\n}\n", P->steps,
-            sqrt(P->cfg.h), P->threads);
+    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", P->steps);
+    json_put_number(f, "%.9g", sqrt(P->cfg.h));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", P->threads);
     return text_commit(&tf, P->dir, "config.json", err, errlen);
 }
 
@@ -177,9 +179,10 @@ static int write_results(const Pair *P, char *err, size_t errlen) {
     }
     if (text_commit(&tf, P->dir, "pair.csv", err, errlen) != 0) return -1;
     f = text_begin(&tf);
-    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"threads\": %d,\n  \"cells\": %d,\n"
-            "  \"cells_with_5pct_undecided\": %ld\n}\n", P->seconds, P->threads, P->nb * P->nd,
-            undecided_cells);
+    fputs("{\n  \"seconds\": ", f);
+    json_put_number(f, "%.3f", P->seconds);
+    fprintf(f, ",\n  \"threads\": %d,\n  \"cells\": %d,\n  \"cells_with_5pct_undecided\": %ld\n}\n",
+            P->threads, P->nb * P->nd, undecided_cells);
     return text_commit(&tf, P->dir, "summary.json", err, errlen);
 }
 

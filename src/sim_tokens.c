@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
@@ -182,8 +183,9 @@ static int write_config(const Tokens *K, char *err, size_t errlen) {
     FILE *f = text_begin(&tf);
     fputs("{\n", f);
     options_write_json(OPTIONS, NUM_OPTIONS, &K->cfg, f);
-    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": %.9g,\n  \"threads\": %d\n}\n", K->steps,
-            sqrt(K->cfg.h), K->threads);
+    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", K->steps);
+    json_put_number(f, "%.9g", sqrt(K->cfg.h));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", K->threads);
     return text_commit(&tf, K->dir, "config.json", err, errlen);
 }
 
@@ -224,7 +226,9 @@ static int write_results(const Tokens *K, double share[3], double se[3], char *e
         }
     rc = rc ? rc : text_commit(&tf, K->dir, "hist.csv", err, errlen);
     f = text_begin(&tf);
-    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"threads\": %d\n}\n", K->seconds, K->threads);
+    fputs("{\n  \"seconds\": ", f);
+    json_put_number(f, "%.3f", K->seconds);
+    fprintf(f, ",\n  \"threads\": %d\n}\n", K->threads);
     return rc ? rc : text_commit(&tf, K->dir, "summary.json", err, errlen);
 }
 
