@@ -36,10 +36,14 @@ panel() {
     if [ -n "$2" ]; then echo "plot $2"; else empty_panel; fi
 }
 
-# grid_png FILE ROWS COLS PANEL_W PANEL_H SETUP PANELS: one PNG of ROWS x COLS gnuplot
-# panels; SETUP is gnuplot commands for every panel, PANELS one title + plot each.
+# rel FILE: the name of plotdata/FILE as gnuplot sees it. gnuplot runs in OUT (grid_png),
+# so the path of OUT, which the user chose, never becomes gnuplot text.
+rel() { printf 'plotdata/%s' "${1##*/}"; }
+
+# grid_png NAME ROWS COLS PANEL_W PANEL_H SETUP PANELS: OUT/NAME, one PNG of ROWS x COLS
+# gnuplot panels; SETUP is gnuplot commands for every panel, PANELS one title + plot each.
 grid_png() {
-    gnuplot <<GP
+    (cd "$out" && gnuplot) <<GP
 set terminal pngcairo size $(($4 * $3)),$(($5 * $2)) font ',10'
 set output '$1'
 set multiplot layout $2,$3
@@ -53,13 +57,14 @@ GP
 # sorted by step then layer, a blank line between steps (one scan per update).
 avg_clusters() {  # dataset depth noise -> file
     local files
-    files=$(awk -F, -v ds="$1" -v L="$2" -v ns="$3" -v o="$out" \
-        'NR > 1 && $1 == ds && $2 == L && $3 + 0 == ns + 0 && $5 != "" { print o "/runs/" $7 "/clusters.csv" }' \
+    # run names (no spaces) relative to OUT, so that any OUT path works
+    files=$(awk -F, -v ds="$1" -v L="$2" -v ns="$3" \
+        'NR > 1 && $1 == ds && $2 == L && $3 + 0 == ns + 0 && $5 != "" { print "runs/" $7 "/clusters.csv" }' \
         "$out/summary.csv")
     [ -n "$files" ] || return 1
     # shellcheck disable=SC2086
-    awk -F, 'FNR > 1 { k = $1 " " $2; s[k] += $3; n[k]++ }
-        END { for (k in s) { split(k, p, " "); printf "%d %d %.6f\n", p[1], p[2], s[k] / n[k] } }' $files |
+    (cd "$out" && awk -F, 'FNR > 1 { k = $1 " " $2; s[k] += $3; n[k]++ }
+        END { for (k in s) { split(k, p, " "); printf "%d %d %.6f\n", p[1], p[2], s[k] / n[k] } }' $files) |
         sort -k1,1n -k2,2n | awk 'NR > 1 && $1 != prev { print "" } { print; prev = $1 }'
 }
 
@@ -72,12 +77,12 @@ for ds in $datasets; do
         awk -F, -v ds="$ds" -v L="$L" 'NR > 1 && $1 == ds && $2 == L {
             printf "%s %.4f %.4f\n", $3, 100 * $5, ($6 == "" ? 0 : 100 * $6) }' "$out/table.csv" > "$f"
         [ -s "$f" ] || continue
-        lines="$lines${lines:+, }'$f' using 1:2:3 with yerrorlines lw 2 pt 7 title 'L $L'"
+        lines="$lines${lines:+, }'$(rel "$f")' using 1:2:3 with yerrorlines lw 2 pt 7 title 'L $L'"
     done
     plot="$plot
 $(panel "$ds: final test accuracy (mean +- sd over seeds)" "$lines")"
 done
-grid_png "$out/accuracy_vs_noise.png" 1 "$nds" 560 420 \
+grid_png "accuracy_vs_noise.png" 1 "$nds" 560 420 \
     "set xlabel 'noise-scale of V at initialization'; set ylabel 'test accuracy (%)'
 set key bottom right; set grid; set offsets 0.1, 0.1, 0, 0" "$plot"
 
@@ -92,11 +97,11 @@ for ns in 0 1; do
     plot=""
     for L in $depths; do for ds in $datasets; do
         f="$pd/heat_${ds}_L${L}_ns$ns.dat"
-        lines=""; [ -s "$f" ] && lines="'$f' using 1:2:3 with image notitle"
+        lines=""; [ -s "$f" ] && lines="'$(rel "$f")' using 1:2:3 with image notitle"
         plot="$plot
 $(panel "$ds, L $L, noise-scale $ns: mean cos between tokens" "$lines")"
     done; done
-    grid_png "$out/heatmap_ns$ns.png" "$ndp" "$nds" 560 420 \
+    grid_png "heatmap_ns$ns.png" "$ndp" "$nds" 560 420 \
         "set cbrange [$range]; set palette rgb 33,13,10
 set xlabel 'training update'; set ylabel 'layer (0 = embedding)'
 set autoscale xfix; set autoscale yfix" "$plot"
@@ -112,13 +117,13 @@ for ds in $datasets; do for L in $depths; do
         # the last update with metrics (the first is 0)
         last=$(awk 'NF == 3 { l = $1 } END { print l }' "$f")
         dash=$([ $ns = 0 ] && echo 1 || echo 2)
-        lines="$lines${lines:+, }'$f' using (\$1 == 0 ? \$2 : 1/0):3 with lines lw 2 dt 2 lc $dash title 'ns $ns, update 0'"
-        lines="$lines, '$f' using (\$1 == $last ? \$2 : 1/0):3 with lines lw 2 dt 1 lc $dash title 'ns $ns, update $last'"
+        lines="$lines${lines:+, }'$(rel "$f")' using (\$1 == 0 ? \$2 : 1/0):3 with lines lw 2 dt 2 lc $dash title 'ns $ns, update 0'"
+        lines="$lines, '$(rel "$f")' using (\$1 == $last ? \$2 : 1/0):3 with lines lw 2 dt 1 lc $dash title 'ns $ns, update $last'"
     done
     plot="$plot
 $(panel "$ds, L $L" "$lines")"
 done; done
-grid_png "$out/layers_init_vs_trained.png" "$nds" "$ndp" 520 380 \
+grid_png "layers_init_vs_trained.png" "$nds" "$ndp" 520 380 \
     "set xlabel 'layer (0 = embedding)'; set ylabel 'mean cos between tokens'
 set key top left; set grid" "$plot"
 
@@ -129,19 +134,19 @@ for ds in $datasets; do for L in $depths; do
     for ns in $(awk -F, -v ds="$ds" -v L="$L" 'NR > 1 && $5 != "" && $1 == ds && $2 == L { print $3 }' \
                 "$out/summary.csv" | sort -gu); do
         f="$pd/loss_${ds}_L${L}_ns$ns.dat"
-        files=$(awk -F, -v ds="$ds" -v L="$L" -v ns="$ns" -v o="$out" \
-            'NR > 1 && $5 != "" && $1 == ds && $2 == L && $3 == ns { print o "/runs/" $7 "/train.csv" }' \
+        files=$(awk -F, -v ds="$ds" -v L="$L" -v ns="$ns" \
+            'NR > 1 && $5 != "" && $1 == ds && $2 == L && $3 == ns { print "runs/" $7 "/train.csv" }' \
             "$out/summary.csv")
         # train.csv: step,epoch,loss,...: the mean loss over seeds at each logged step
         # shellcheck disable=SC2086
-        awk -F, 'FNR > 1 { s[$1] += $3; n[$1]++ } END { for (k in s) printf "%d %.6f\n", k, s[k] / n[k] }' \
-            $files | sort -n > "$f"
+        (cd "$out" && awk -F, 'FNR > 1 { s[$1] += $3; n[$1]++ } END { for (k in s) printf "%d %.6f\n", k, s[k] / n[k] }' \
+            $files) | sort -n > "$f"
         lc=$((lc + 1))
-        lines="$lines${lines:+, }'$f' using 1:2 with lines lw 2 lc $lc title 'noise $ns'"
+        lines="$lines${lines:+, }'$(rel "$f")' using 1:2 with lines lw 2 lc $lc title 'noise $ns'"
     done
     plot="$plot
 $(panel "$ds, L $L: training loss (mean over seeds)" "$lines")"
 done; done
-grid_png "$out/loss_curves.png" "$nds" "$ndp" 520 380 \
+grid_png "loss_curves.png" "$nds" "$ndp" 520 380 \
     "set xlabel 'training update'; set ylabel 'training loss (batch)'
 set logscale y; set key top right; set grid" "$plot"
