@@ -153,8 +153,11 @@ static int clusters_plot(const char *dir, char *err, size_t errlen) {
         const double *row = t.v + (size_t)r * t.cols;
         double *hit = bsearch(&row[t.step], steps, k, sizeof *steps, cmp_double), lo, hi;
         cell_bounds(steps, k, (int)(hit - steps), &lo, &hi);
-        fprintf(s, "%.9g %.9g %.9g %.9g %.9g %.9g", row[t.step], row[t.layer], lo, hi,
-                row[t.layer] - 0.5, row[t.layer] + 0.5);
+        /* cells overlap their neighbours (2% of a width, 8% of a layer): no anti-aliasing
+           seams between them; the outer edges are cut by the plot ranges, the true bounds */
+        double pad = 0.02 * (hi - lo);
+        fprintf(s, "%.9g %.9g %.9g %.9g %.9g %.9g", row[t.step], row[t.layer], lo - pad, hi + pad,
+                row[t.layer] - 0.58, row[t.layer] + 0.58);
         for (int i = 0; i < npanels; i++) {
             double x = row[t.panel[cols[i]]];
             if (isfinite(x)) fprintf(s, " %.9g", x);
