@@ -12,8 +12,9 @@ set -euo pipefail
     echo "usage: experiments/layers_table.sh OUT (OUT/summary.csv must exist)" >&2; exit 2; }
 out=$1
 
-# one line per finished run: "dataset depth noise path/clusters.csv"
-runs=$(awk -F, -v o="$out" 'NR > 1 && $5 != "" { print $1, $2, $3, o "/runs/" $7 "/clusters.csv" }' \
+# one line per finished run: "dataset depth noise runs/NAME/clusters.csv" (relative to OUT:
+# awk -v would mangle a backslash in the OUT path)
+runs=$(awk -F, 'NR > 1 && $5 != "" { print $1, $2, $3, "runs/" $7 "/clusters.csv" }' \
     "$out/summary.csv")
 [ -n "$runs" ] || { echo "layers_table.sh: no finished run in $out/summary.csv" >&2; exit 1; }
 
@@ -30,7 +31,7 @@ while read -r ds L ns f; do
                 if (step[r] == last) { mt[key[r]] = mc[r]; st[key[r]] = sr[r] }
             }
             for (l in mi) print ds, L, ns, l, mi[l], mt[l], si[l], st[l]
-        }' "$f"
+        }' "$out/$f"
 done <<<"$runs" | awk -v OFS=, '
     { k = $1 OFS $2 OFS $3 OFS $4
       if (!(k in n)) order[++nk] = k

@@ -362,6 +362,21 @@ static int diverged(Trainer *T, RunEnd *e, long at, const char *what, long saved
     return EXIT_DIVERGED;
 }
 
+/* path as one shell word for a command line the user may paste: as it is when it holds
+   only safe characters, else in single quotes (each ' as '\''). */
+static void put_shell_word(FILE *f, const char *path) {
+    if (*path && strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+-=:,@%") == strlen(path)) {
+        fputs(path, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *path; path++) {
+        if (*path == '\'') fputs("'\\''", f);
+        else fputc(*path, f);
+    }
+    fputc('\'', f);
+}
+
 /* Runs updates start..total-1 and finishes the run. Returns the exit status. */
 static int run(Trainer *T, long start) {
     const Config *c = &T->cfg;
@@ -409,9 +424,12 @@ static int run(Trainer *T, long start) {
     end.test_acc = step < T->total_steps ? -1 : acc;   /* an unfinished run has no test score */
     if (write_summary(T, &end, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
-    if (step < T->total_steps)
+    if (step < T->total_steps) {
         fprintf(stderr, "%s at step %ld; checkpoint saved in %s; continue with: ./train --resume "
-                "--run-dir %s\n", end.status, step, T->dir, T->dir);
+                "--run-dir ", end.status, step, T->dir);
+        put_shell_word(stderr, T->dir);
+        fputc('\n', stderr);
+    }
     else
         fprintf(stderr, "done: %s (test accuracy %.4f)\n", T->dir, acc);
     return stop_requested ? EXIT_INTERRUPTED : 0;

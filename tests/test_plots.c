@@ -89,6 +89,24 @@ static void test_plots_train_odd_names(void) {
     }
 }
 
+/* A stopped run's hint "continue with: ./train --resume --run-dir DIR" can be pasted into
+   a shell as it is, also when DIR holds a quote and a space. */
+static void test_plots_resume_hint_quoted(void) {
+    char root[256];
+    make_temp_dir(root, sizeof root);
+    CHECK(train_named(root, "it's here", "--stop-after=2") == 0, "stopped run: %s", out);
+    const char *hint = strstr(out, "continue with: ");
+    CHECK(hint && strstr(hint, "--run-dir 'runs/it'\\''s here'\n"), "quoted hint: %s", out);
+    if (!hint) return;
+    char cmd[2048], line[512], bin[1024];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(hint + 15, "\n"), hint + 15);
+    repo_path(bin, sizeof bin, "train");   /* the hint's "./train", from the test's directory */
+    CHECK(strncmp(line, "./train ", 8) == 0, "hint: %s", line);
+    snprintf(cmd, sizeof cmd, "cd %s && %s%s", root, bin, line + 7);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "done: runs/it's here"), "the hint resumes the run, got %d: %s", rc, out);
+}
+
 /* Every command of ./simulate with the injection name: no file made, plots drawn. */
 static void test_plots_simulate_injection_name(void) {
     const char *cmds[][8] = {
@@ -190,6 +208,7 @@ SUITE(plots_tests) = {
     {"plots_quote", test_plot_quote},
     {"plots_train_injection_name", test_plots_train_injection_name},
     {"plots_train_odd_names", test_plots_train_odd_names},
+    {"plots_resume_hint_quoted", test_plots_resume_hint_quoted},
     {"plots_simulate_injection_name", test_plots_simulate_injection_name},
     {"plots_gnuplot_failure_reported", test_plots_gnuplot_failure_reported},
     {"plots_clusters_png", test_plots_clusters_png},
