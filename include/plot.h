@@ -1,14 +1,22 @@
 /* Pictures through gnuplot (Debian's gnuplot-nox): a script is piped to a gnuplot process
-   that writes a PNG. Plots are a convenience: a run's CSV files are the results. */
+   that writes a PNG. Plots are a convenience: a run's CSV files are the results.
+
+   No name or path ever becomes program text: gnuplot runs with its working directory set
+   to the run directory, and scripts name files only by fixed relative names ('train.csv',
+   'clusters.png'). Free text for a title goes through plot_quote. */
 #ifndef PLOT_H
 #define PLOT_H
 #include <stddef.h>
 
-/* 1 if a gnuplot executable is on PATH. */
-int plot_available(void);
-/* Runs gnuplot on script (which must set its own output file, e.g. after
-   PLOT_PNG_TERMINAL). Returns 0, or -1 with a reason in err. */
-int plot_run(const char *script, char *err, size_t errlen);
+/* Runs gnuplot in directory dir on script (which must set its own output file, e.g. after
+   PLOT_PNG_TERMINAL, by a relative name). Returns 0, or -1 with a reason in err: gnuplot
+   not found, dir not usable, or gnuplot's exit status and the last line it printed. */
+int plot_run(const char *dir, const char *script, char *err, size_t errlen);
+
+/* text as a gnuplot single-quoted string literal (quotes included) into out: inside single
+   quotes gnuplot expands nothing (no `command`, no @macro, no \ escapes) and '' is a quote;
+   control characters (a newline would end the command) become '?'. Shortened to fit. */
+void plot_quote(char *out, size_t outlen, const char *text);
 
 #define PLOT_PNG_TERMINAL "set terminal pngcairo size 900,600 font 'sans,10'\n"
 #endif

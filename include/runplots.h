@@ -3,8 +3,10 @@
 #define RUNPLOTS_H
 #include <stddef.h>
 
-/* dir/curves.png: training loss and accuracy, test accuracy, over updates.
-   dir/clusters.png: mean cosine between tokens, per layer (0..L) and update.
-   Returns 0, or -1 with a reason in err (the CSV files are the results either way). */
+/* dir/curves.png: training loss and accuracy, test loss and accuracy, over updates.
+   dir/clusters.png: heatmaps over (update, layer 0..L) of mean_cos, order, n_clusters,
+   stable_rank (and energy when clusters.csv has that column), each with its own colour
+   range from the values present. Returns 0, or -1 with a reason in err (the CSV files are
+   the results either way). */
 int runplots_write(const char *dir, char *err, size_t errlen);
 #endif

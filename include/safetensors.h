@@ -37,4 +37,7 @@ int st_get(const StFile *f, const char *name, float *dst, size_t n);
 const struct StEntry *st_find(const StFile *f, const char *name);
 const char *st_meta(const StFile *f, const char *key);   /* NULL if absent */
 void st_free(StFile *f);
+/* 0 if text is one valid JSON document (checked by the header's parser: the project's
+   JSON reader), or -1 with where it is not in err. Used to check the JSON files written. */
+int st_json_check(const char *text, size_t len, char *err, size_t errlen);
 #endif

@@ -78,7 +78,9 @@ void config_help(FILE *out) {
     fprintf(out, "\nExit status: 0 done, 1 runtime error (data, files, a checkpoint that fails its\n"
                  "checks, a failed write, the run directory in use by another process),\n"
                  "2 bad flags or values,\n"
-                 "130 interrupted by Ctrl-C after saving a checkpoint (continue with --resume).\n");
+                 "3 diverged (a non-finite loss, gradient or weight; the last good checkpoint is kept,\n"
+                 "summary.json says \"diverged\"), 130 interrupted by Ctrl-C after saving a checkpoint\n"
+                 "(continue with --resume).\n");
 }
 
 void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS, NUM_OPTIONS, c, out); }

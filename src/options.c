@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 const Option *options_find(const Option *opts, int n, const char *flag) {
     for (int i = 0; i < n; i++)
         if (strcmp(opts[i].flag, flag) == 0) return &opts[i];
@@ -132,20 +134,38 @@ void options_write_json(const Option *opts, int n, const void *src, FILE *out) {
         fputs("  ", out);
         json_key(out, o->flag);
         if (o->type == T_STRING) {
-            fputc('"', out);
-            for (const char *p = field; *p; p++) {
-                if (*p == '"' || *p == '\\') fputc('\\', out);
-                fputc(*p, out);
-            }
-            fputc('"', out);
+            json_put_string(out, field);
         } else if (o->type == T_INT) {
             fprintf(out, "%d", *(const int *)field);
         } else if (o->type == T_LONG) {
             fprintf(out, "%ld", *(const long *)field);
         } else {
-            fprintf(out, "%.17g", *(const double *)field);
+            json_put_number(out, "%.17g", *(const double *)field);
         }
         fputs(",\n", out);
+    }
+}
+
+/* The character of the escape at p (a backslash) into *c; returns the escape's length - 1.
+   Undoes json_put_string: \n \r \t, \u00XX and a backslash before any other character. */
+static int unescape(const char *p, char *c) {
+    switch (p[1]) {
+    case 'n': *c = '\n'; return 1;
+    case 'r': *c = '\r'; return 1;
+    case 't': *c = '\t'; return 1;
+    case 'u': {
+        char hex[5] = {0};
+        for (int i = 0; i < 4 && p[2 + i]; i++) hex[i] = p[2 + i];
+        char *end;
+        long u = strtol(hex, &end, 16);
+        if (end == hex + 4 && u > 0 && u < 0x80) {   /* what the writer escapes */
+            *c = (char)u;
+            return 5;
+        }
+        *c = 'u';
+        return 1;
+    }
+    default: *c = p[1]; return 1;
     }
 }
 
@@ -159,8 +179,9 @@ int options_json_value(const char *json, const char *key, char *v, size_t vlen) 
     size_t n = 0;
     if (*p == '"') {
         for (p++; *p && *p != '"' && n + 1 < vlen; p++) {
-            if (*p == '\\' && p[1]) p++;
-            v[n++] = *p;
+            if (*p == '\\' && p[1]) p += unescape(p, &v[n]);
+            else v[n] = *p;
+            n++;
         }
         if (*p != '"') return -1;
     } else {

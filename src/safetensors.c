@@ -435,6 +435,17 @@ static int json_parse(Json *root, const char *s, size_t len, char *err, size_t e
     return rc;
 }
 
+int st_json_check(const char *text, size_t len, char *err, size_t errlen) {
+    Json root;
+    char jerr[160];
+    if (json_parse(&root, text, len, jerr, sizeof jerr) != 0) {
+        snprintf(err, errlen, "%s", jerr);
+        return -1;
+    }
+    json_free(&root);
+    return 0;
+}
+
 static const Json *json_get(const Json *obj, const char *key) {
     for (int i = 0; i < obj->count; i++)
         if (strcmp(obj->keys[i], key) == 0) return &obj->items[i];

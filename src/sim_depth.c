@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "json.h"
 #include "metrics.h"
 #include "model.h"
 #include "options.h"
@@ -292,7 +293,11 @@ static int write_config(const Depth *D, char *err, size_t errlen) {
     const char *rs = D->cfg.residual_scale;
     double horizon = strcmp(rs, "one") == 0 ? s->L : strcmp(rs, "linear") == 0 ? 1.0 / s->L
                    : D->cfg.horizon;
-    fprintf(f, "  \"alpha\": %.9g,\n  \"horizon\": %.17g,\n", s->alpha, horizon);
+    fputs("  \"alpha\": ", f);
+    json_put_number(f, "%.9g", s->alpha);
+    fputs(",\n  \"horizon\": ", f);
+    json_put_number(f, "%.17g", horizon);
+    fputs(",\n", f);
     fprintf(f, "  \"threads\": %d\n}\n", D->threads);
     return text_commit(&tf, D->dir, "config.json", err, errlen);
 }
@@ -315,18 +320,17 @@ static int write_csv(const Depth *D, char *err, size_t errlen) {
 static int write_summary(const Depth *D, char *err, size_t errlen) {
     TextFile tf;
     FILE *f = text_begin(&tf);
-    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"draws_per_s\": %.2f,\n  \"threads\": %d\n}\n",
-            D->seconds, D->cfg.draws / fmax(D->seconds, 1e-9), D->threads);
+    fputs("{\n  \"seconds\": ", f);
+    json_put_number(f, "%.3f", D->seconds);
+    fputs(",\n  \"draws_per_s\": ", f);
+    json_put_number(f, "%.2f", D->cfg.draws / fmax(D->seconds, 1e-9));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", D->threads);
     return text_commit(&tf, D->dir, "summary.json", err, errlen);
 }
 
 /* depth.png: the metrics in [-1, 1] on the left, n_clusters and stable_rank on the right;
    each mean with a band of +-2 standard errors. */
 static int write_plot(const Depth *D, char *err, size_t errlen) {
-    if (!plot_available()) {
-        snprintf(err, errlen, "gnuplot is not installed (apt-get install gnuplot-nox): no depth.png");
-        return -1;
-    }
     const DepthSettings *c = &D->cfg;
     char title[512], lines[2][8192];
     snprintf(title, sizeof title, "%s tokens, n %d, d %d, L %d, H %d, beta %g, alpha %s, "
@@ -339,18 +343,17 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
         for (int i = panel ? 5 : 0; i < (panel ? NUM_METRICS : 5); i++) {
             int col = 2 + 2 * i;
             used += snprintf(lines[panel] + used, sizeof lines[0] - used,
-                             "%s'%s/depth.csv' using 1:($%d-2*$%d):($%d+2*$%d) with filledcurves "
+                             "%s'depth.csv' using 1:($%d-2*$%d):($%d+2*$%d) with filledcurves "
                              "fs transparent solid 0.2 noborder lc %d notitle, '' using 1:%d with "
-                             "lines lw 2 lc %d title '%s'", used ? ", \\\n  " : "", D->dir,
+                             "lines lw 2 lc %d title '%s'", used ? ", \\\n  " : "",
                              col, col + 1, col, col + 1, i + 1, col, i + 1, METRIC_NAMES[i]);
-            if (used >= sizeof lines[0]) return snprintf(err, errlen, "run directory name too long to plot"), -1;
         }
     }
     char *script = xmalloc(4 * sizeof lines[0]);
     snprintf(script, 4 * sizeof lines[0],
              "set terminal pngcairo size 1200,520 font 'sans,10' noenhanced\n"
              "set datafile separator ','\n"
-             "set output '%s/depth.png'\n"
+             "set output 'depth.png'\n"
              "set multiplot layout 1,2 title \"%s\" font 'sans,10'\n"
              "set xlabel 'layer (0 = input tokens)'; set xrange [0:%d]; set grid; set key top left\n"
              "set yrange [-0.05:1.05]; set ylabel 'mean over draws (band: +-2 s.e.)'\n"
@@ -358,8 +361,8 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
              "set yrange [0:%d]; set ylabel 'tokens'; set key center right\n"
              "plot %s\n"
              "unset multiplot\n",
-             D->dir, title, D->shape.L, lines[0], D->shape.n + 1, lines[1]);
-    int rc = plot_run(script, err, errlen);
+             title, D->shape.L, lines[0], D->shape.n + 1, lines[1]);
+    int rc = plot_run(D->dir, script, err, errlen);
     free(script);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
@@ -157,8 +158,9 @@ static int write_config(const Pair *P, char *err, size_t errlen) {
     FILE *f = text_begin(&tf);
     fputs("{\n", f);
     options_write_json(OPTIONS, NUM_OPTIONS, &P->cfg, f);
-    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": %.9g,\n  \"threads\": %d\n}\n", P->steps,
-            sqrt(P->cfg.h), P->threads);
+    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", P->steps);
+    json_put_number(f, "%.9g", sqrt(P->cfg.h));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", P->threads);
     return text_commit(&tf, P->dir, "config.json", err, errlen);
 }
 
@@ -177,9 +179,10 @@ static int write_results(const Pair *P, char *err, size_t errlen) {
     }
     if (text_commit(&tf, P->dir, "pair.csv", err, errlen) != 0) return -1;
     f = text_begin(&tf);
-    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"threads\": %d,\n  \"cells\": %d,\n"
-            "  \"cells_with_5pct_undecided\": %ld\n}\n", P->seconds, P->threads, P->nb * P->nd,
-            undecided_cells);
+    fputs("{\n  \"seconds\": ", f);
+    json_put_number(f, "%.3f", P->seconds);
+    fprintf(f, ",\n  \"threads\": %d,\n  \"cells\": %d,\n  \"cells_with_5pct_undecided\": %ld\n}\n",
+            P->threads, P->nb * P->nd, undecided_cells);
     return text_commit(&tf, P->dir, "summary.json", err, errlen);
 }
 
@@ -191,12 +194,12 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
     for (int i = 1; i < P->nb; i++)
         if (i == 1 || fabs(P->betas[i] - P->betas[i - 1]) < dx) dx = fabs(P->betas[i] - P->betas[i - 1]);
     if (dx <= 0) dx = 1;
-    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output '%s/pair.png'\n"
+    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output 'pair.png'\n"
                     "set title 'P(antipodal): two tokens, T = %g, h = %g, %d runs per cell, delta = %g'\n"
                     "set xlabel 'beta'\nset ylabel 'd'\nset cblabel 'P(antipodal)'\n"
                     "set cbrange [0:1]\nset palette defined (0 'white', 0.5 'orange', 1 'dark-red')\n"
                     "set yrange [-0.5:%d.5]\nset xrange [%g:%g]\nset ytics (",
-                    P->dir, P->cfg.T, P->cfg.h, P->cfg.runs, P->cfg.delta, P->nd - 1,
+                    P->cfg.T, P->cfg.h, P->cfg.runs, P->cfg.delta, P->nd - 1,
                     P->betas[0] - dx / 2, P->betas[P->nb - 1] + dx / 2);
     for (int i = 0; i < P->nd; i++)
         len += snprintf(s + len, cap - len, "%s'%d' %d", i ? ", " : "", P->ds[i], i);
@@ -219,7 +222,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
                     "noborder fc palette notitle%s\n", dx / 2,
                     P->cfg.value_mean == 0 ? ", $edge using 1:2 with linespoints lw 2 pt 7 lc "
                     "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "");
-    int rc = plot_run(s, err, errlen);
+    int rc = plot_run(P->dir, s, err, errlen);
     free(s);
     return rc;
 }

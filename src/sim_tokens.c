@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
@@ -182,8 +183,9 @@ static int write_config(const Tokens *K, char *err, size_t errlen) {
     FILE *f = text_begin(&tf);
     fputs("{\n", f);
     options_write_json(OPTIONS, NUM_OPTIONS, &K->cfg, f);
-    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": %.9g,\n  \"threads\": %d\n}\n", K->steps,
-            sqrt(K->cfg.h), K->threads);
+    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", K->steps);
+    json_put_number(f, "%.9g", sqrt(K->cfg.h));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", K->threads);
     return text_commit(&tf, K->dir, "config.json", err, errlen);
 }
 
@@ -224,7 +226,9 @@ static int write_results(const Tokens *K, double share[3], double se[3], char *e
         }
     rc = rc ? rc : text_commit(&tf, K->dir, "hist.csv", err, errlen);
     f = text_begin(&tf);
-    fprintf(f, "{\n  \"seconds\": %.3f,\n  \"threads\": %d\n}\n", K->seconds, K->threads);
+    fputs("{\n  \"seconds\": ", f);
+    json_put_number(f, "%.3f", K->seconds);
+    fprintf(f, ",\n  \"threads\": %d\n}\n", K->threads);
     return rc ? rc : text_commit(&tf, K->dir, "summary.json", err, errlen);
 }
 
@@ -232,18 +236,18 @@ static int write_results(const Tokens *K, double share[3], double se[3], char *e
 static int write_plot(const Tokens *K, char *err, size_t errlen) {
     char script[4096];
     const TokSettings *c = &K->cfg;
-    int len = snprintf(script, sizeof script, PLOT_PNG_TERMINAL "set output '%s/hist.png'\n"
+    int len = snprintf(script, sizeof script, PLOT_PNG_TERMINAL "set output 'hist.png'\n"
                        "set datafile separator ','\nset title 'pairwise cosines: n = %d, d = %d, "
                        "beta = %g, %d runs, h = %g'\nset xlabel 'c_{ij} = <u_i, u_j>'\n"
                        "set ylabel 'share of pairs'\nset logscale y\nset xrange [-1:1]\nset key top center\n"
-                       "plot ", K->dir, c->n, c->d, c->beta, c->runs, c->h);
+                       "plot ", c->n, c->d, c->beta, c->runs, c->h);
     for (int t = 0; t < K->ndepths && len < (int)sizeof script - 200; t++)
         len += snprintf(script + len, sizeof script - len,
-                        "%s'%s/hist.csv' using ((sprintf('%%g', $1) eq '%g')?($4+$5)/2:NaN):($7>0?$7:NaN) "
+                        "%s'hist.csv' using ((sprintf('%%g', $1) eq '%g')?($4+$5)/2:NaN):($7>0?$7:NaN) "
                         "with linespoints lw 2 title 't = %g (layer %ld)'", t ? ", " : "",
-                        K->dir, K->depths[t], K->depths[t], K->depth_step[t]);
+                        K->depths[t], K->depths[t], K->depth_step[t]);
     snprintf(script + len, sizeof script - len, "\n");
-    return plot_run(script, err, errlen);
+    return plot_run(K->dir, script, err, errlen);
 }
 
 int sim_tokens_main(int argc, char **argv) {

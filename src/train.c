@@ -16,6 +16,7 @@
 #include "config.h"
 #include "data.h"
 #include "memest.h"
+#include "json.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -29,6 +30,7 @@
 #define GIT_COMMIT "unknown"
 #endif
 #define EXIT_USAGE 2
+#define EXIT_DIVERGED 3
 #define EXIT_INTERRUPTED 130
 
 /* Set by SIGINT/SIGTERM; a signal handler can only talk to the loop through a global. */
@@ -200,8 +202,10 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
     FILE *f = text_begin(&tf);
     fputs("{\n", f);
     config_write_json(&T->cfg, f);
-    fprintf(f, "  \"alpha\": %.9g,\n  \"tokens\": %d,\n  \"input_dim\": %d,\n  \"classes\": %d,\n",
-            s->alpha, s->n, s->in_dim, s->C);
+    fputs("  \"alpha\": ", f);
+    json_put_number(f, "%.9g", s->alpha);
+    fprintf(f, ",\n  \"tokens\": %d,\n  \"input_dim\": %d,\n  \"classes\": %d,\n",
+            s->n, s->in_dim, s->C);
     fprintf(f, "  \"train_examples\": %d,\n  \"test_examples\": %d,\n", T->train.count, T->test.count);
     if (T->patch)
         fprintf(f, "  \"image_height\": %d,\n  \"image_width\": %d,\n  \"image_channels\": %d,\n",
@@ -210,7 +214,9 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
             T->model.num_params);
     memest_write_json(&T->mem, f);
     blasinfo_write_json(f);
-    fprintf(f, "  \"git_commit\": \"%s\"\n}\n", GIT_COMMIT);
+    fputs("  \"git_commit\": ", f);
+    json_put_string(f, GIT_COMMIT);
+    fputs("\n}\n", f);
     return text_commit(&tf, T->dir, "config.json", err, errlen);
 }
 
@@ -249,26 +255,53 @@ static int save(Trainer *T, long step, char *err, size_t errlen) {
     return checkpoint_save(T->dir, &T->model, &T->opt, step, ml.kv, ml.n, err, errlen);
 }
 
-static int write_summary(Trainer *T, const char *status, long step, double test_loss,
-                         double test_acc, double seconds, long steps_run, char *err, size_t errlen) {
+/* How an invocation ended, for summary.json. */
+typedef struct {
+    const char *status;      /* finished, stopped, interrupted, diverged */
+    long step;               /* updates applied */
+    double test_loss, test_acc;   /* test_acc < 0: no test score */
+    double seconds;
+    long steps_run;          /* updates of this invocation */
+    long diverged_at;        /* diverged: the update with a non-finite value (else 0) */
+    long checkpoint_step;    /* diverged: the step of the checkpoint kept, -1 if none */
+} RunEnd;
+
+/* "key": number,\n with null for a non-finite number (summary.json stays valid JSON). */
+static void put_number(FILE *f, const char *key, const char *fmt, double x) {
+    fprintf(f, "  \"%s\": ", key);
+    json_put_number(f, fmt, x);
+    fputs(",\n", f);
+}
+
+static int write_summary(Trainer *T, const RunEnd *e, char *err, size_t errlen) {
     TextFile tf;
     FILE *f = text_begin(&tf);
-    double per_step = steps_run ? seconds / steps_run : 0.0;
-    fprintf(f, "{\n  \"status\": \"%s\",\n  \"step\": %ld,\n  \"total_steps\": %ld,\n", status,
-            step, T->total_steps);
-    if (test_acc >= 0)
-        fprintf(f, "  \"test_loss\": %.6f,\n  \"test_acc\": %.6f,\n", test_loss, test_acc);
+    double per_step = e->steps_run ? e->seconds / e->steps_run : 0.0;
+    fputs("{\n  \"status\": ", f);
+    json_put_string(f, e->status);
+    fprintf(f, ",\n  \"step\": %ld,\n  \"total_steps\": %ld,\n", e->step, T->total_steps);
+    if (e->diverged_at > 0) {
+        fprintf(f, "  \"diverged_at_step\": %ld,\n  \"checkpoint_step\": ", e->diverged_at);
+        if (e->checkpoint_step >= 0) fprintf(f, "%ld,\n", e->checkpoint_step);
+        else fputs("null,\n", f);
+    }
+    if (e->test_acc >= 0) {
+        put_number(f, "test_loss", "%.6f", e->test_loss);
+        put_number(f, "test_acc", "%.6f", e->test_acc);
+    }
     blasinfo_write_json(f);
-    fprintf(f, "  \"train_seconds\": %.3f,\n  \"steps_this_invocation\": %ld,\n", seconds, steps_run);
-    fprintf(f, "  \"ms_per_step\": %.3f,\n  \"samples_per_s\": %.1f,\n  \"threads\": %d\n}\n",
-            1e3 * per_step, per_step > 0 ? T->cfg.batch / per_step : 0.0, T->threads);
+    put_number(f, "train_seconds", "%.3f", e->seconds);
+    fprintf(f, "  \"steps_this_invocation\": %ld,\n", e->steps_run);
+    put_number(f, "ms_per_step", "%.3f", 1e3 * per_step);
+    put_number(f, "samples_per_s", "%.1f", per_step > 0 ? T->cfg.batch / per_step : 0.0);
+    fprintf(f, "  \"threads\": %d\n}\n", T->threads);
     return text_commit(&tf, T->dir, "summary.json", err, errlen);
 }
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
 /* What one update measured: the loss and accuracy of its batch (before the update). */
-typedef struct { double loss, acc, gnorm, seconds; float lr; } StepStats;
+typedef struct { double loss, acc, gnorm, seconds; float lr; int diverged; } StepStats;
 
 static StepStats train_step(Trainer *T, long step) {
     Model *m = &T->model;
@@ -280,10 +313,13 @@ static StepStats train_step(Trainer *T, long step) {
     st.loss = model_forward(m, T->patches, T->tokens, T->labels, c->batch);
     model_backward(m, T->patches, T->tokens, T->labels, c->batch);
     st.gnorm = grad_norm(m->grads, m->num_params);
-    clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip);
     st.lr = lr_at(step, T->total_steps, (float)c->lr, c->warmup, (float)c->min_lr,
                   strcmp(c->schedule, "constant") == 0 ? SCHED_CONSTANT : SCHED_COSINE);
-    optim_step(&T->opt, m->params, m->grads, st.lr);
+    st.diverged = !isfinite(st.loss) || !isfinite(st.gnorm);
+    if (!st.diverged) {   /* a non-finite gradient must not reach the weights */
+        clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip);
+        optim_step(&T->opt, m->params, m->grads, st.lr);
+    }
     st.acc = (double)count_correct(m->a.logits, T->labels, c->batch, m->s.C) / c->batch;
     st.seconds = now_seconds() - t0;
     return st;
@@ -313,6 +349,50 @@ static int eval_and_log(Trainer *T, long step, double *loss, double *acc, char *
     return 0;
 }
 
+/* 1 if every weight is a finite number (a checkpoint must never hold anything else). */
+static int weights_finite(const Trainer *T) {
+    const float *p = T->model.params;
+    for (size_t i = 0; i < T->model.num_params; i++)
+        if (!isfinite(p[i])) return 0;
+    return 1;
+}
+
+/* The run diverged at update `at` (a non-finite loss, gradient or weight): nothing more
+   is saved, so the checkpoint on disk (step `saved`, -1 if none) is the last good one.
+   Writes summary.json and the plots, says what to change, returns EXIT_DIVERGED. */
+static int diverged(Trainer *T, RunEnd *e, long at, const char *what, long saved) {
+    const Config *c = &T->cfg;
+    char err[1024], kept[1400];
+    e->status = "diverged";
+    e->diverged_at = at;
+    e->checkpoint_step = saved;
+    e->test_acc = -1;
+    if (write_summary(T, e, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
+    if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
+    if (saved >= 0) snprintf(kept, sizeof kept, "the last good checkpoint (step %ld) is kept in %s", saved, T->dir);
+    else snprintf(kept, sizeof kept, "no checkpoint was saved before it (the first comes at step %ld)",
+                  c->eval_every);
+    fprintf(stderr, "train: diverged at update %ld: %s is not finite; %s. Try a lower --lr (now %g), "
+            "gradient clipping (--clip 1; now %g) or a longer --warmup (now %ld).\n", at, what,
+            kept, c->lr, c->clip, c->warmup);
+    return EXIT_DIVERGED;
+}
+
+/* path as one shell word for a command line the user may paste: as it is when it holds
+   only safe characters, else in single quotes (each ' as '\''). */
+static void put_shell_word(FILE *f, const char *path) {
+    if (*path && strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+-=:,@%") == strlen(path)) {
+        fputs(path, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *path; path++) {
+        if (*path == '\'') fputs("'\\''", f);
+        else fputc(*path, f);
+    }
+    fputc('\'', f);
+}
+
 /* Runs updates start..total-1 and finishes the run. Returns the exit status. A failed
    write of a log row stops the run at once, without a save: the last checkpoint stays,
    and --resume drops the rows logged after it. */
@@ -320,7 +400,8 @@ static int run(Trainer *T, long start) {
     const Config *c = &T->cfg;
     char err[1024];
     double t_start = now_seconds(), loss = NAN, acc = -1, test_loss = 0;
-    long step = start, last_eval = -1;
+    long step = start, last_eval = -1, saved = start > 0 ? start : -1;
+    RunEnd end = {0};
     progress_start(&T->progress, "step", start, T->total_steps);
     T->progress.per = "samples";
     T->progress.per_unit = c->batch;
@@ -331,31 +412,47 @@ static int run(Trainer *T, long start) {
         StepStats st = train_step(T, step);
         loss = st.loss;
         step++;
+        if (st.diverged) {   /* the update was not applied: step - 1 updates stand */
+            if (log_train_row(T, step, &st, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
+            progress(T, step - 1, loss, 1);
+            end = (RunEnd){.step = step - 1, .seconds = now_seconds() - t_start, .steps_run = step - 1 - start};
+            return diverged(T, &end, step, isfinite(st.loss) ? "the gradient norm" : "the loss", saved);
+        }
         if ((step % c->log_every == 0 || step == T->total_steps) &&
             log_train_row(T, step, &st, err, sizeof err) != 0) FAIL();
         if ((step % c->cluster_every == 0 || step == T->total_steps) &&
             log_clusters(T, step, err, sizeof err) != 0) FAIL();
         if (step % c->eval_every == 0 && step != T->total_steps) {
+            if (!weights_finite(T)) {
+                end = (RunEnd){.step = step, .seconds = now_seconds() - t_start, .steps_run = step - start};
+                return diverged(T, &end, step, "a weight", saved);
+            }
             if (eval_and_log(T, step, &test_loss, &acc, err, sizeof err) != 0) FAIL();
             last_eval = step;
             if (save(T, step, err, sizeof err) != 0) FAIL();
+            saved = step;
         }
         progress(T, step, loss, 0);
     }
     double seconds = now_seconds() - t_start;
     progress(T, step, loss, 1);
-    const char *status = step >= T->total_steps ? "finished" : stop_requested ? "interrupted" : "stopped";
+    end = (RunEnd){.status = step >= T->total_steps ? "finished" : stop_requested ? "interrupted" : "stopped",
+                   .step = step, .seconds = seconds, .steps_run = step - start};
+    if (!weights_finite(T)) return diverged(T, &end, step, "a weight", saved);
     /* the final evaluation before the final save: a run killed after that save is complete */
     if (step >= T->total_steps && last_eval != step &&
         eval_and_log(T, step, &test_loss, &acc, err, sizeof err) != 0) FAIL();
     if (save(T, step, err, sizeof err) != 0) FAIL();
-    if (step < T->total_steps) acc = -1;   /* the summary of an unfinished run has no test score */
-    if (write_summary(T, status, step, test_loss, acc, seconds, step - start, err, sizeof err) != 0)
-        FAIL();
+    end.test_loss = test_loss;
+    end.test_acc = step < T->total_steps ? -1 : acc;   /* an unfinished run has no test score */
+    if (write_summary(T, &end, err, sizeof err) != 0) FAIL();
     if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
-    if (step < T->total_steps)
+    if (step < T->total_steps) {
         fprintf(stderr, "%s at step %ld; checkpoint saved in %s; continue with: ./train --resume "
-                "--run-dir %s\n", status, step, T->dir, T->dir);
+                "--run-dir ", end.status, step, T->dir);
+        put_shell_word(stderr, T->dir);
+        fputc('\n', stderr);
+    }
     else
         fprintf(stderr, "done: %s (test accuracy %.4f)\n", T->dir, acc);
     return stop_requested ? EXIT_INTERRUPTED : 0;
@@ -375,6 +472,18 @@ static int setup_threads(Trainer *T) {
     return T->threads;
 }
 
+/* 1 if dir/summary.json holds "status": "<status>". */
+static int summary_says(const char *dir, const char *status) {
+    char path[1200], want[64];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    snprintf(want, sizeof want, "\"status\": \"%s\"", status);
+    size_t len;
+    char err[256], *text = (char *)read_whole_file(path, &len, err, sizeof err);
+    int says = text && strstr(text, want);
+    free(text);
+    return says;
+}
+
 /* Resume: restore the weights and optimizer state; drop log rows that were written after
    the checkpoint, only once the checkpoint has been read and validated. A run killed before
    its first save has no checkpoint: it starts over from the seed, which gives the same
@@ -382,6 +491,11 @@ static int setup_threads(Trainer *T) {
 static long restore(Trainer *T, char *err, size_t errlen) {
     long step = 0, keep = -1;   /* keep: the last logged step to keep (-1: header only) */
     if (!checkpoint_exists(T->dir)) {
+        if (summary_says(T->dir, "diverged")) {   /* resuming would diverge again, the same way */
+            snprintf(err, errlen, "%s: no checkpoint to resume from (the run diverged before its "
+                     "first save); start over with --force and other settings", T->dir);
+            return -1;
+        }
         fprintf(stderr, "train: %s has no checkpoint yet; starting from step 0\n", T->dir);
         model_init(&T->model, (uint64_t)T->cfg.seed, (float)T->cfg.noise_scale,
                    (float)T->cfg.value_mean);

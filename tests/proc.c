@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -68,4 +69,41 @@ double json_number(const char *json, const char *key) {
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = json ? strstr(json, pat) : NULL;
     return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+int run_argv(const char *cwd, char *const argv[], char *out, size_t outlen) {
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        dup2(fd[1], 2);
+        close(fd[0]);
+        close(fd[1]);
+        if (cwd && chdir(cwd) != 0) _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    char buf[4096];
+    ssize_t got;
+    while ((got = read(fd[0], buf, sizeof buf)) > 0) {
+        size_t take = n + (size_t)got < outlen ? (size_t)got : (outlen > n + 1 ? outlen - n - 1 : 0);
+        memcpy(out + n, buf, take);
+        n += take;
+    }
+    close(fd[0]);
+    out[n] = '\0';
+    int status;
+    if (waitpid(pid, &status, 0) < 0) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void repo_path(char *dst, size_t len, const char *name) {
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof cwd)) FATAL("getcwd failed");
+    snprintf(dst, len, "%s/%s", cwd, name);
 }

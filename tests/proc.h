@@ -13,4 +13,9 @@ int files_equal(const char *a, const char *b);
 char *slurp(const char *path);
 /* Value of a numeric "key": in a JSON text, or NAN. */
 double json_number(const char *json, const char *key);
+/* Runs argv (argv[0] a path, no shell: arguments reach the program as they are) in
+   directory cwd (NULL: this one); stdout+stderr into out; returns the exit code. */
+int run_argv(const char *cwd, char *const argv[], char *out, size_t outlen);
+/* name (e.g. "train") as an absolute path in the directory the tests run in. */
+void repo_path(char *dst, size_t len, const char *name);
 #endif

@@ -1,0 +1,217 @@
+/* Plots of ./train and ./simulate: names and paths never become gnuplot text (issue 9),
+   a gnuplot failure is reported as such, and clusters.png is a heatmap per metric. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "plot.h"
+#include "proc.h"
+#include "runplots.h"
+#include "util.h"
+
+static char out[1 << 16];
+
+/* An injection in the style of the issue: closes the quote, runs a shell command. */
+#define INJECTION "a'; system 'touch injected'; a='"
+
+/* Width of a PNG file (its IHDR), or -1 if path is not a PNG. */
+static long png_width(const char *path) {
+    char *png = slurp(path);
+    long w = -1;
+    if (png && memcmp(png, "\x89PNG", 4) == 0) {
+        const unsigned char *u = (const unsigned char *)png + 16;
+        w = ((long)u[0] << 24) | (u[1] << 16) | (u[2] << 8) | u[3];
+    }
+    free(png);
+    return w;
+}
+
+static int is_png(const char *dir, const char *name) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return png_width(path) > 0;
+}
+
+/* ./train, small and quick, in directory cwd, with --name name; returns the exit status. */
+static int train_named(const char *cwd, const char *name, const char *extra) {
+    char bin[1024];
+    repo_path(bin, sizeof bin, "train");
+    char *argv[40] = {bin, "--dataset", "repeat", "--d", "8", "--layers", "2", "--steps", "6",
+                      "--train-size", "200", "--test-size", "50", "--batch", "16", "--threads", "1",
+                      "--probe-size", "8", "--cluster-every", "2", "--eval-every", "3",
+                      "--name", (char *)name};
+    int n = 25;
+    if (extra) argv[n++] = (char *)extra;
+    argv[n] = NULL;
+    return run_argv(cwd, argv, out, sizeof out);
+}
+
+static void test_plot_quote(void) {
+    char q[64];
+    plot_quote(q, sizeof q, "it's `id` @x $(id) \\n\nend");
+    CHECK(strcmp(q, "'it''s `id` @x $(id) \\n?end'") == 0, "quoted: %s", q);
+    plot_quote(q, 8, "abcd'efgh");   /* shortened: never cut a '' pair, always closed */
+    CHECK(strcmp(q, "'abcd'") == 0, "shortened: %s", q);
+    plot_quote(q, 9, "abcd'efgh");
+    CHECK(strcmp(q, "'abcd'''") == 0, "shortened after a quote: %s", q);
+}
+
+/* The injection name of the issue creates no file, and the run gets its plots. */
+static void test_plots_train_injection_name(void) {
+    char root[256], dir[1024], path[1200];
+    make_temp_dir(root, sizeof root);
+    int rc = train_named(root, INJECTION, NULL);
+    CHECK(rc == 0, "train exits 0, got %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/injected", root);
+    CHECK(!file_exists(path), "the name ran a command: %s exists", path);
+    snprintf(dir, sizeof dir, "%s/runs/%s", root, INJECTION);
+    CHECK(is_png(dir, "curves.png") && is_png(dir, "clusters.png"), "plots drawn: %s", out);
+    CHECK(!strstr(out, "gnuplot"), "no gnuplot message: %s", out);
+}
+
+/* Quotes, spaces, $, backticks, backslashes, a newline: every name gets its plots and
+   valid files. */
+static void test_plots_train_odd_names(void) {
+    const char *names[] = {"double \"quoted\" name", "dollar $HOME and $(id)", "back`tick`s",
+                           "back\\slash", "new\nline", "utf-8 \xc3\xa9t\xc3\xa9", "@macro"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char root[256], dir[1024];
+        make_temp_dir(root, sizeof root);
+        int rc = train_named(root, names[i], NULL);
+        CHECK(rc == 0, "name %zu: exit %d: %s", i, rc, out);
+        snprintf(dir, sizeof dir, "%s/runs/%s", root, names[i]);
+        CHECK(is_png(dir, "curves.png") && is_png(dir, "clusters.png"),
+              "name %zu gets its plots: %s", i, out);
+        CHECK(!strstr(out, "gnuplot"), "name %zu: no gnuplot message: %s", i, out);
+    }
+}
+
+/* A stopped run's hint "continue with: ./train --resume --run-dir DIR" can be pasted into
+   a shell as it is, also when DIR holds a quote and a space. */
+static void test_plots_resume_hint_quoted(void) {
+    char root[256];
+    make_temp_dir(root, sizeof root);
+    CHECK(train_named(root, "it's here", "--stop-after=2") == 0, "stopped run: %s", out);
+    const char *hint = strstr(out, "continue with: ");
+    CHECK(hint && strstr(hint, "--run-dir 'runs/it'\\''s here'\n"), "quoted hint: %s", out);
+    if (!hint) return;
+    char cmd[2048], line[512], bin[1024];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(hint + 15, "\n"), hint + 15);
+    repo_path(bin, sizeof bin, "train");   /* the hint's "./train", from the test's directory */
+    CHECK(strncmp(line, "./train ", 8) == 0, "hint: %s", line);
+    snprintf(cmd, sizeof cmd, "cd %s && %s%s", root, bin, line + 7);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "done: runs/it's here"), "the hint resumes the run, got %d: %s", rc, out);
+}
+
+/* Every command of ./simulate with the injection name: no file made, plots drawn. */
+static void test_plots_simulate_injection_name(void) {
+    const char *cmds[][8] = {
+        {"depth", "--n", "4", "--d", "4", "--layers", "3", "--draws"},
+        {"pair", "--betas", "0,1", "--ds", "3", "--runs", "5", "--T"},
+        {"tokens", "--n", "4", "--runs", "5", "--depths", "0,1", "--T"}};
+    const char *last[] = {"2", "1", "1"}, *png[] = {"depth.png", "pair.png", "hist.png"};
+    char bin[1024];
+    repo_path(bin, sizeof bin, "simulate");
+    for (int c = 0; c < 3; c++) {
+        char root[256], dir[1024], path[1200];
+        make_temp_dir(root, sizeof root);
+        char *argv[16] = {bin};
+        int n = 1;
+        for (int i = 0; i < 8; i++) argv[n++] = (char *)cmds[c][i];
+        argv[n++] = (char *)last[c];
+        argv[n++] = "--name";
+        argv[n++] = INJECTION;
+        argv[n] = NULL;
+        int rc = run_argv(root, argv, out, sizeof out);
+        CHECK(rc == 0, "simulate %s exits 0, got %d: %s", cmds[c][0], rc, out);
+        snprintf(path, sizeof path, "%s/injected", root);
+        CHECK(!file_exists(path), "simulate %s: the name ran a command", cmds[c][0]);
+        snprintf(dir, sizeof dir, "%s/runs/%s", root, INJECTION);
+        CHECK(is_png(dir, png[c]), "simulate %s draws %s: %s", cmds[c][0], png[c], out);
+    }
+}
+
+/* gnuplot missing, and gnuplot failing, are told apart (a fake gnuplot on PATH). */
+static void test_plots_gnuplot_failure_reported(void) {
+    char root[256], bin[1024], fake[300], cmd[2048];
+    make_temp_dir(root, sizeof root);
+    repo_path(bin, sizeof bin, "train");
+    snprintf(fake, sizeof fake, "%s/fakebin", root);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && printf '#!/bin/sh\\necho \"line 3: boom\" >&2\\nexit 4\\n' "
+             "> %s/gnuplot && chmod +x %s/gnuplot", fake, fake, fake);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "fake gnuplot: %s", out);
+    char path_failing[600], path_none[600];
+    snprintf(path_failing, sizeof path_failing, "PATH=%s", fake);
+    snprintf(path_none, sizeof path_none, "PATH=%s/empty", root);
+    const char *paths[] = {path_failing, path_none};
+    const char *want[] = {"gnuplot failed (exit status 4): line 3: boom", "gnuplot is not installed"};
+    for (int i = 0; i < 2; i++) {
+        char *argv[] = {"/usr/bin/env", (char *)paths[i], bin, "--dataset", "repeat", "--d", "8",
+                        "--layers", "2", "--steps", "2", "--train-size", "100", "--test-size", "20",
+                        "--batch", "16", "--threads", "1", "--probe-size", "8", "--name",
+                        i ? "none" : "failing", NULL};
+        int rc = run_argv(root, argv, out, sizeof out);
+        CHECK(rc == 0, "a run without plots still exits 0, got %d: %s", rc, out);
+        CHECK(strstr(out, want[i]), "says '%s'; it said: %s", want[i], out);
+    }
+}
+
+/* clusters.png: a normal run draws 4 heatmaps (2 columns); with an energy column in
+   clusters.csv, 5 (3 columns); the old single plot was 900 pixels wide. */
+static void test_plots_clusters_png(void) {
+    char root[256], dir[1024], path[1200], err[512];
+    make_temp_dir(root, sizeof root);
+    CHECK(train_named(root, "run", NULL) == 0, "train: %s", out);
+    snprintf(dir, sizeof dir, "%s/runs/run", root);
+    snprintf(path, sizeof path, "%s/clusters.png", dir);
+    long w4 = png_width(path);
+    CHECK(w4 == 2 * 560, "clusters.png is 2 panels wide: width %ld", w4);
+    /* the same run with an energy column (as another branch adds it) */
+    char *csv = slurp(strcat(strcpy((char[1200]){0}, dir), "/clusters.csv"));
+    CHECK(csv != NULL, "clusters.csv");
+    if (!csv) return;
+    FILE *f = fopen(strcat(strcpy((char[1200]){0}, dir), "/clusters.csv"), "w");
+    int row = 0;
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n"), row++)
+        fprintf(f, row ? "%s,%.3f\n" : "%s,energy\n", line, 0.01 * row);
+    fclose(f);
+    free(csv);
+    CHECK(runplots_write(dir, err, sizeof err) == 0, "runplots_write: %s", err);
+    long w5 = png_width(path);
+    CHECK(w5 == 3 * 560, "with energy, clusters.png is 3 panels wide: width %ld", w5);
+}
+
+/* tools/plot_depth_compare.sh: paths and labels with quotes run nothing. */
+static void test_plots_depth_compare_tool(void) {
+    char root[256], run[1024], pngpath[1200], bin[1024], tool[1024], path[1200];
+    make_temp_dir(root, sizeof root);
+    repo_path(bin, sizeof bin, "simulate");
+    repo_path(tool, sizeof tool, "tools/plot_depth_compare.sh");
+    snprintf(run, sizeof run, "%s/%s", root, INJECTION);
+    char *argv[] = {bin, "depth", "--n", "4", "--d", "4", "--layers", "3", "--draws", "2",
+                    "--run-dir", run, NULL};
+    CHECK(run_argv(root, argv, out, sizeof out) == 0, "simulate depth: %s", out);
+    snprintf(pngpath, sizeof pngpath, "%s/cmp '$x`touch injected`.png", root);
+    char *targv[] = {"/bin/bash", tool, pngpath, run, INJECTION, run, "two\nlines $(touch injected)", NULL};
+    int rc = run_argv(root, targv, out, sizeof out);
+    CHECK(rc == 0, "plot_depth_compare.sh exits 0, got %d: %s", rc, out);
+    CHECK(png_width(pngpath) > 0, "the PNG is drawn: %s", out);
+    snprintf(path, sizeof path, "%s/injected", root);
+    CHECK(!file_exists(path), "a label or path ran a command");
+}
+
+SUITE(plots_tests) = {
+    {"plots_quote", test_plot_quote},
+    {"plots_train_injection_name", test_plots_train_injection_name},
+    {"plots_train_odd_names", test_plots_train_odd_names},
+    {"plots_resume_hint_quoted", test_plots_resume_hint_quoted},
+    {"plots_simulate_injection_name", test_plots_simulate_injection_name},
+    {"plots_gnuplot_failure_reported", test_plots_gnuplot_failure_reported},
+    {"plots_clusters_png", test_plots_clusters_png},
+    {"plots_depth_compare_tool", test_plots_depth_compare_tool},
+    END_SUITE,
+};
