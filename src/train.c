@@ -484,6 +484,20 @@ static int summary_says(const char *dir, const char *status) {
     return says;
 }
 
+/* A run killed between its final save and its summary: the checkpoint holds the final
+   weights and eval.csv their evaluation (written before the save), so evaluating again
+   gives the same numbers; write the summary and the plots that were missing. */
+static int finish_summary(Trainer *T, long step) {
+    char err[1024];
+    RunEnd e = {.status = "finished", .step = step};
+    evaluate(T, &e.test_loss, &e.test_acc);
+    if (write_summary(T, &e, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
+    if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
+    fprintf(stderr, "done: %s (finished earlier; its summary was missing and is written now; "
+            "test accuracy %.4f)\n", T->dir, e.test_acc);
+    return 0;
+}
+
 /* Resume: restore the weights and optimizer state; drop log rows that were written after
    the checkpoint, only once the checkpoint has been read and validated. A run killed before
    its first save has no checkpoint: it starts over from the seed, which gives the same
@@ -577,6 +591,8 @@ int main(int argc, char **argv) {
     long start = 0;
     if (c->resume) {
         if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
+        if (start >= T.total_steps && !summary_says(T.dir, "finished"))
+            return finish_summary(&T, start);   /* killed after its final save */
         if (start >= T.total_steps) {
             fprintf(stderr, "train: %s is already at step %ld of %ld; give a larger --steps to "
                     "train further\n", T.dir, start, T.total_steps);

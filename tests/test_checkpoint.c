@@ -324,7 +324,38 @@ static void test_checkpoint_csv_write_failure(void) {
     CHECK(same_file(full, dir, "eval.csv"), "same evaluation rows");
 }
 
+/* Killed after its final save but before summary.json: --resume writes the summary (status
+   finished, the test accuracy of eval.csv's last row) instead of saying there is nothing to
+   do, and changes no result file. */
+static void test_checkpoint_summary_after_final_save(void) {
+    char root[256], dir[300], cmd[2048], path[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 20 --run-dir %s 2>&1", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "run: %s", out);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    char *before = slurp(path);
+    CHECK(before && unlink(path) == 0, "summary.json written, then removed");
+    char keep[300];
+    snprintf(keep, sizeof keep, "%s/keep", root);
+    snprintf(cmd, sizeof cmd, "mkdir %s && cp %s/model.safetensors %s/eval.csv %s/", keep, dir, dir, keep);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "copy: %s", out);
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s 2>&1", dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "summary was missing"), "resume writes the summary, exit %d: %s", rc, out);
+    char *after = slurp(path);
+    CHECK(after && strstr(after, "\"status\": \"finished\""), "summary says finished: %s", after ? after : "");
+    CHECK(before && after && json_number(after, "test_acc") == json_number(before, "test_acc") &&
+          json_number(after, "test_loss") == json_number(before, "test_loss"),
+          "same test loss and accuracy as the uninterrupted summary");
+    CHECK(same_file(dir, keep, "model.safetensors") && same_file(dir, keep, "eval.csv"),
+          "model.safetensors and eval.csv untouched");
+    free(before);
+    free(after);
+}
+
 SUITE(checkpoint_tests) = {
+    {"checkpoint_summary_after_final_save", test_checkpoint_summary_after_final_save},
     {"checkpoint_kill_at_every_save_point", test_checkpoint_kill_at_every_save_point},
     {"checkpoint_bad_metadata_refused", test_checkpoint_bad_metadata_refused},
     {"checkpoint_bad_tensors_refused", test_checkpoint_bad_tensors_refused},
