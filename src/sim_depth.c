@@ -334,7 +334,7 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
              c->layers, c->heads, c->beta, c->residual_scale, c->noise_scale, c->value_mean,
              c->mlp, c->draws, c->batch);
     /* metric i: mean in column 2+2i, standard error in 3+2i; left panel the metrics in
-       [0, 1] (0..4 and energy, 7), right panel n_clusters and stable_rank (5, 6) */
+       [-1, 1] (0..4 and energy, 7), right panel n_clusters and stable_rank (5, 6) */
     for (int panel = 0; panel < 2; panel++) {
         size_t used = 0;
         for (int i = 0; i < NUM_METRICS; i++) {
