@@ -10,10 +10,13 @@ typedef struct {
     double order;           /* |mean_i u_i| */
     double n_clusters;      /* groups joined by c_ij > 1 - delta (single linkage) */
     double stable_rank;     /* |X|_F^2 / |X|_2^2 of the (n, d) token matrix */
+    double energy;          /* (1/n^2) sum_ij exp(beta (<u_i, u_j> - 1)), i = j included */
 } ClusterMetrics;
 
-#define METRICS_CSV_HEADER "mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank"
+#define METRICS_CSV_HEADER "mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank,energy"
 
-/* X (B, n, d) row-major. Sums in double. Requires n >= 2. */
-void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta);
+/* X (B, n, d) row-major. Sums in double. Requires n >= 2. beta: the model's attention
+   inverse temperature, used by energy only. */
+void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta,
+                     double beta);
 #endif

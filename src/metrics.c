@@ -3,9 +3,11 @@
    Per example, in double:
      u_i = x_i / |x_i|, c_ij = <u_i, u_j> for i < j,
      order = |mean_i u_i|, n_clusters = connected components of {c_ij > 1 - delta},
-     stable_rank = |X|_F^2 / |X|_2^2, with |X|_2^2 the top eigenvalue of the Gram matrix X X^T.
+     stable_rank = |X|_F^2 / |X|_2^2, with |X|_2^2 the top eigenvalue of the Gram matrix X X^T,
+     energy = (1/n^2) sum_ij exp(beta (<u_i, u_j> - 1)) over all ordered pairs, i = j included.
    A zero-norm token has u = 0: its cosines are 0, it adds nothing to mean_i u_i (but still
-   counts in the 1/n), and it forms a cluster of its own (for delta < 1).
+   counts in the 1/n), and it forms a cluster of its own (for delta < 1); in the energy its
+   terms are exp(-beta), the diagonal one included (<u_i, u_i> = 0).
    An all-zero token matrix has stable_rank 0 by convention (0/0 otherwise).
 
    The top eigenvalue comes from a Householder reduction of the n x n Gram matrix to
@@ -196,9 +198,20 @@ static double top_eigenvalue(const double *diag, const double *off, int n) {
     return 0.5 * (lo + hi);
 }
 
+/* The interaction energy of the clustering theory from the cosines c_ij (i < j): the
+   diagonal terms use <u_i, u_i> (1, or 0 for a zero token), each off-diagonal pair counts
+   twice. beta (c - 1) <= 0 for unit tokens, so no term overflows. */
+static double interaction_energy(const double *cos, const double *norm, int n, double beta) {
+    double diag = 0, off = 0;
+    for (int i = 0; i < n; i++) diag += exp(beta * ((norm[i] > 0 ? 1.0 : 0.0) - 1.0));
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) off += exp(beta * (cos[i * n + j] - 1.0));
+    return (diag + 2.0 * off) / ((double)n * n);
+}
+
 /* Metrics of one example X (n, d), written into m (not averaged). */
 static void example_metrics(ClusterMetrics *m, Scratch *s, const float *X, int n, int d,
-                            double delta) {
+                            double delta, double beta) {
     double frob = normalize_tokens(s->u, s->norm, X, n, d);
     cosines_and_gram(s->cos, s->gram, s->u, s->norm, n, d);
     double sum = 0, sum_abs = 0;
@@ -218,19 +231,21 @@ static void example_metrics(ClusterMetrics *m, Scratch *s, const float *X, int n
     m->frac_antipodal = antipodal / pairs;
     m->order = order_parameter(s->mean, s->u, n, d);
     m->n_clusters = count_clusters(s->parent, s->cos, n, delta);
+    m->energy = interaction_energy(s->cos, s->norm, n, beta);
     tridiagonalize(s->diag, s->off, s->gram, s->v, s->w, n);
     double top = top_eigenvalue(s->diag, s->off, n);
     m->stable_rank = top > 0 ? frob / top : 0;
 }
 
-void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta) {
+void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta,
+                     double beta) {
     if (B < 1 || n < 2 || d < 1) FATAL("cluster_metrics needs B >= 1, n >= 2, d >= 1 (got %d, %d, %d)", B, n, d);
     Scratch s;
     scratch_alloc(&s, n, d);
     ClusterMetrics acc = {0};
     for (int b = 0; b < B; b++) {
         ClusterMetrics m;
-        example_metrics(&m, &s, X + (size_t)b * n * d, n, d, delta);
+        example_metrics(&m, &s, X + (size_t)b * n * d, n, d, delta, beta);
         acc.mean_cos += m.mean_cos;
         acc.mean_abs_cos += m.mean_abs_cos;
         acc.frac_clustered += m.frac_clustered;
@@ -238,6 +253,7 @@ void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, d
         acc.order += m.order;
         acc.n_clusters += m.n_clusters;
         acc.stable_rank += m.stable_rank;
+        acc.energy += m.energy;
     }
     scratch_free(&s);
     out->mean_cos = acc.mean_cos / B;
@@ -247,4 +263,5 @@ void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, d
     out->order = acc.order / B;
     out->n_clusters = acc.n_clusters / B;
     out->stable_rank = acc.stable_rank / B;
+    out->energy = acc.energy / B;
 }

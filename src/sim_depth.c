@@ -26,13 +26,13 @@
 #include "util.h"
 
 #define EXIT_USAGE 2
-#define NUM_METRICS 7                 /* the columns of METRICS_CSV_HEADER */
+#define NUM_METRICS 8                 /* the columns of METRICS_CSV_HEADER */
 #define DRAW_STREAM 0x5d0000000ULL    /* rng streams of the draws: DRAW_STREAM + draw */
 #define SYNTH_TEST_COUNT 4096         /* synthetic sequences the draws pick from */
 
 static const char *const METRIC_NAMES[NUM_METRICS] = {
     "mean_cos", "mean_abs_cos", "frac_clustered", "frac_antipodal", "order", "n_clusters",
-    "stable_rank"};
+    "stable_rank", "energy"};
 
 typedef struct {
     char tokens[32], data_dir[1024];
@@ -164,7 +164,7 @@ static int load_tokens(Depth *D, char *err, size_t errlen) {
 
 static void metrics_row(double *out, const ClusterMetrics *m) {
     double v[NUM_METRICS] = {m->mean_cos, m->mean_abs_cos, m->frac_clustered, m->frac_antipodal,
-                             m->order, m->n_clusters, m->stable_rank};
+                             m->order, m->n_clusters, m->stable_rank, m->energy};
     memcpy(out, v, sizeof v);
 }
 
@@ -218,7 +218,7 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     }
     for (int l = 0; l <= s->L; l++) {
         ClusterMetrics cm;
-        cluster_metrics(&cm, model_layer_states(m, l), B, s->n, s->d, c->delta);
+        cluster_metrics(&cm, model_layer_states(m, l), B, s->n, s->d, c->delta, s->beta);
         metrics_row(out + (size_t)l * NUM_METRICS, &cm);
     }
 }
@@ -337,10 +337,12 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
              "noise-scale %g, value-mean %g, mlp %d: %d draws x %d", c->tokens, D->shape.n, c->d,
              c->layers, c->heads, c->beta, c->residual_scale, c->noise_scale, c->value_mean,
              c->mlp, c->draws, c->batch);
-    /* metric i: mean in column 2+2i, standard error in 3+2i; left panel 0..4, right 5..6 */
+    /* metric i: mean in column 2+2i, standard error in 3+2i; left panel the metrics in
+       [-1, 1] (0..4 and energy, 7), right panel n_clusters and stable_rank (5, 6) */
     for (int panel = 0; panel < 2; panel++) {
         size_t used = 0;
-        for (int i = panel ? 5 : 0; i < (panel ? NUM_METRICS : 5); i++) {
+        for (int i = 0; i < NUM_METRICS; i++) {
+            if ((i == 5 || i == 6) != panel) continue;
             int col = 2 + 2 * i;
             used += snprintf(lines[panel] + used, sizeof lines[0] - used,
                              "%s'depth.csv' using 1:($%d-2*$%d):($%d+2*$%d) with filledcurves "
@@ -370,13 +372,13 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
 /* A few layers of the result on stderr, so a run says what it found. */
 static void print_summary(const Depth *D) {
     int L = D->shape.L, shown[5] = {0, L / 4, L / 2, 3 * L / 4, L};
-    fprintf(stderr, "layer  mean_cos         frac_clustered   frac_antipodal   order            n_clusters\n");
+    fprintf(stderr, "layer  mean_cos         frac_clustered   frac_antipodal   order            n_clusters       energy\n");
     for (int j = 0; j < 5; j++) {
         if (j > 0 && shown[j] == shown[j - 1]) continue;
         size_t row = (size_t)shown[j] * NUM_METRICS;
         fprintf(stderr, "%5d", shown[j]);
-        const int cols[] = {0, 2, 3, 4, 5};
-        for (int i = 0; i < 5; i++)
+        const int cols[] = {0, 2, 3, 4, 5, 7};
+        for (int i = 0; i < 6; i++)
             fprintf(stderr, "  %7.4f +-%6.4f", D->mean[row + cols[i]], std_error(D, row + cols[i]));
         fputc('\n', stderr);
     }

@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "options.h"
+#include "pair_exact.h"
 #include "progress.h"
 #include "plot.h"
 #include "rng.h"
@@ -59,6 +60,7 @@ typedef struct {
     long steps;
     signed char *outcome;   /* (cells * runs) */
     float *time;            /* (cells * runs): time at which the run stopped */
+    double *exact;          /* (cells): P(antipodal) as T -> infinity, NAN without a limit */
     double seconds;
 } Pair;
 
@@ -73,8 +75,12 @@ static void help(FILE *out) {
             "(include/sde.h). For every (beta, d) of the grid, --runs runs from uniform random\n"
             "starts up to the horizon T; each ends antipodal (c < -1 + delta), clustered\n"
             "(c > 1 - delta) or undecided. Writes config.json, pair.csv (the three shares per cell\n"
-            "with binomial standard errors), pair.png (P(antipodal) over (beta, d)) and\n"
-            "summary.json into the run directory.\n\n");
+            "with binomial standard errors, and p_exact: P(antipodal) as T -> infinity from the\n"
+            "exact law of the cosine, by quadrature; nan unless value-mean is 0 and noise-scale\n"
+            "> 0), pair.png (P(antipodal) over (beta, d), p_exact as curves) and summary.json\n"
+            "into the run directory.\n"
+            "The network: one head, Q = K = I, tokens of norm sqrt(d) give logits\n"
+            "beta_net * d <u_i,u_j> / sqrt(d), so this beta is beta_net * sqrt(d) (MODEL.md).\n\n");
     options_help(OPTIONS, NUM_OPTIONS, out);
     fprintf(out, "\nExit status: 0 done, 1 runtime error (files), 2 bad flags or values.\n");
 }
@@ -134,6 +140,18 @@ static void run_all(Pair *P) {
     P->seconds = now_seconds() - t_start;
 }
 
+/* P(antipodal) as T -> infinity for every cell (pair_exact.h): the limit diffusion exists
+   for value_mean 0 and noise > 0 only. */
+static void compute_exact(Pair *P) {
+    long cells = (long)P->nb * P->nd;
+    int limit = P->cfg.value_mean == 0 && P->cfg.noise_scale > 0;
+    P->exact = xmalloc(sizeof(double) * cells);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(P->threads)
+    for (long cell = 0; cell < cells; cell++)
+        P->exact[cell] = limit ? pair_exact_antipodal(P->ds[cell % P->nd], P->betas[cell / P->nd])
+                               : NAN;
+}
+
 /* Shares of the three endings in a cell and their binomial standard errors. */
 typedef struct { double share[3], se[3], mean_time; } CellStats;   /* antipodal, clustered, undecided */
 
@@ -168,13 +186,13 @@ static int write_results(const Pair *P, char *err, size_t errlen) {
     TextFile tf;
     FILE *f = text_begin(&tf);
     fputs("beta,d,runs,share_antipodal,se_antipodal,share_clustered,se_clustered,"
-          "share_undecided,se_undecided,mean_stop_time\n", f);
+          "share_undecided,se_undecided,mean_stop_time,p_exact\n", f);
     long undecided_cells = 0;
     for (long cell = 0; cell < (long)P->nb * P->nd; cell++) {
         CellStats s = cell_stats(P, cell);
-        fprintf(f, "%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f\n", P->betas[cell / P->nd],
+        fprintf(f, "%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.9f\n", P->betas[cell / P->nd],
                 P->ds[cell % P->nd], P->cfg.runs, s.share[0], s.se[0], s.share[1], s.se[1],
-                s.share[2], s.se[2], s.mean_time);
+                s.share[2], s.se[2], s.mean_time, P->exact[cell]);
         undecided_cells += s.share[2] >= 0.05;
     }
     if (text_commit(&tf, P->dir, "pair.csv", err, errlen) != 0) return -1;
@@ -188,7 +206,7 @@ static int write_results(const Pair *P, char *err, size_t errlen) {
 
 /* Heatmap of P(antipodal): beta on x, d as categories on y (one row each). */
 static int write_plot(const Pair *P, char *err, size_t errlen) {
-    size_t cap = 4096 + (size_t)P->nb * P->nd * 64, len = 0;
+    size_t cap = 4096 + (size_t)P->nb * P->nd * 128, len = 0;
     char *s = xmalloc(cap);
     double dx = 1;
     for (int i = 1; i < P->nb; i++)
@@ -216,24 +234,40 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
         if (b <= P->betas[P->nb - 1] + dx / 2)
             len += snprintf(s + len, cap - len, "%g %d\n", b, i);
     }
+    /* the exact T -> infinity value as a curve inside each d's row: bottom 0, top 1 */
+    len += snprintf(s + len, cap - len, "EOD\n$exact << EOD\n");
+    for (int i = 0; i < P->nd; i++) {
+        for (int b = 0; b < P->nb; b++) {
+            double e = P->exact[(long)b * P->nd + i];
+            if (isfinite(e)) len += snprintf(s + len, cap - len, "%g %.6f\n", P->betas[b], i - 0.5 + e);
+        }
+        len += snprintf(s + len, cap - len, "\n");
+    }
+    int exact = P->cfg.value_mean == 0 && P->cfg.noise_scale > 0;
     len += snprintf(s + len, cap - len,
                     "EOD\nset key below\n"
                     "plot $data using 1:2:(%g):(0.5):3 with boxxyerror fs solid 1.0 "
-                    "noborder fc palette notitle%s\n", dx / 2,
+                    "noborder fc palette notitle%s%s\n", dx / 2,
                     P->cfg.value_mean == 0 ? ", $edge using 1:2 with linespoints lw 2 pt 7 lc "
-                    "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "");
+                    "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "",
+                    exact ? ", $exact using 1:2 with lines lw 2 lc 'blue' title 'exact P(antipodal), "
+                    "T -> infinity (height in the row: 0 bottom, 1 top)'" : "");
     int rc = plot_run(P->dir, s, err, errlen);
     free(s);
     return rc;
 }
 
+/* Under each row of Monte Carlo shares, the exact T -> infinity value ("exact"). */
 static void print_table(const Pair *P) {
-    printf("P(antipodal) (%d runs per cell; rows d, columns beta)\n%6s", P->cfg.runs, "d\\beta");
+    printf("P(antipodal) (%d runs per cell at T %g; under each d its exact value as T -> "
+           "infinity; rows d, columns beta)\n%6s", P->cfg.runs, P->cfg.T, "d\\beta");
     for (int b = 0; b < P->nb; b++) printf(" %5g", P->betas[b]);
     printf("\n");
     for (int i = 0; i < P->nd; i++) {
         printf("%6d", P->ds[i]);
         for (int b = 0; b < P->nb; b++) printf(" %5.2f", cell_stats(P, (long)b * P->nd + i).share[0]);
+        printf("\n%6s", "exact");
+        for (int b = 0; b < P->nb; b++) printf(" %5.2f", P->exact[(long)b * P->nd + i]);
         printf("\n");
     }
 }
@@ -254,11 +288,13 @@ int sim_pair_main(int argc, char **argv) {
             "noise-scale %g, value-mean %g, %s sampler, %d threads\n", P.dir, P.nb, P.nd, c->runs,
             c->T, c->h, P.steps, c->noise_scale, c->value_mean, c->sampler, P.threads);
     run_all(&P);
+    compute_exact(&P);
     if (write_results(&P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
     if (write_plot(&P, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
     print_table(&P);
     fprintf(stderr, "done in %.1f s: %s (pair.csv, pair.png)\n", P.seconds, P.dir);
     free(P.outcome);
     free(P.time);
+    free(P.exact);
     return 0;
 }

@@ -81,7 +81,9 @@ static void help(FILE *out) {
             "in one cluster (all c_ij > 1 - delta, single linkage), in two antipodal groups (every\n"
             "cross pair c_ij < -1 + delta) or neither. Writes config.json, tokens.csv (the shares\n"
             "with binomial standard errors), sizes.csv (the smaller antipodal group's size),\n"
-            "hist.csv and hist.png (pairwise cosines at the --depths times) and summary.json.\n\n");
+            "hist.csv and hist.png (pairwise cosines at the --depths times) and summary.json.\n"
+            "The network: one head, Q = K = I, tokens of norm sqrt(d) give logits\n"
+            "beta_net * d <u_i,u_j> / sqrt(d), so this beta is beta_net * sqrt(d) (MODEL.md).\n\n");
     options_help(OPTIONS, NUM_OPTIONS, out);
     fprintf(out, "\nExit status: 0 done, 1 runtime error (files), 2 bad flags or values.\n");
 }

@@ -24,7 +24,10 @@ static void usage(FILE *out) {
                  "and PNG plots.\n\nCommands:\n");
     for (int i = 0; i < NUM_COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
-    fprintf(out, "\n'./simulate COMMAND --help' lists the flags of a command.\n"
+    fprintf(out, "\npair and tokens take the limit's beta: for the network with one head and\n"
+                 "Q = K = I it is beta_net * sqrt(d) (logits beta_net q k^T / sqrt(dh) on tokens of\n"
+                 "norm sqrt(d); MODEL.md \"The limit\").\n"
+                 "\n'./simulate COMMAND --help' lists the flags of a command.\n"
                  "Exit status: 0 done, 1 runtime error (data, files), 2 bad command, flags or values.\n");
 }
 

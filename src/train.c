@@ -185,10 +185,11 @@ static int log_clusters(Trainer *T, long step, char *err, size_t errlen) {
     model_forward(m, T->patches, T->tokens, NULL, B);
     for (int l = 0; l <= m->s.L; l++) {
         ClusterMetrics cm;
-        cluster_metrics(&cm, model_layer_states(m, l), B, m->s.n, m->s.d, T->cfg.delta);
-        fprintf(T->clusters_csv, "%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f\n", step, l,
+        cluster_metrics(&cm, model_layer_states(m, l), B, m->s.n, m->s.d, T->cfg.delta,
+                        m->s.beta);
+        fprintf(T->clusters_csv, "%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.6f\n", step, l,
                 cm.mean_cos, cm.mean_abs_cos, cm.frac_clustered, cm.frac_antipodal, cm.order,
-                cm.n_clusters, cm.stable_rank);
+                cm.n_clusters, cm.stable_rank, cm.energy);
     }
     free(idx);
     return rundir_flush_csv(T->clusters_csv, T->dir, "clusters.csv", err, errlen);

@@ -11,9 +11,9 @@
 static char out[1 << 16];
 
 #define SMALL "--n 6 --d 8 --layers 6 --draws 6 --batch 3 --threads 2"
-#define COLS 15   /* layer, then mean and standard error of 7 metrics */
+#define COLS 17   /* layer, then mean and standard error of 8 metrics */
 enum { MEAN_COS = 1, FRAC_CLUSTERED = 5, FRAC_ANTIPODAL = 7, ORDER = 9, N_CLUSTERS = 11,
-       STABLE_RANK = 13 };
+       STABLE_RANK = 13, ENERGY = 15 };
 
 /* Row `row` (0 = layer 0) of dir/depth.csv into v[COLS]; 0, or -1 if it is not there. */
 static int csv_row(const char *dir, int row, double *v) {
@@ -158,6 +158,8 @@ static void test_simulate_depth_deterministic_ends_in_one_cluster(void) {
           last[MEAN_COS], last[ORDER]);
     CHECK_CLOSE(last[STABLE_RANK], 1, 1e-3, 0, "layer 40: stable rank");
     CHECK(last[FRAC_ANTIPODAL] == 0, "no antipodes");
+    CHECK(first[ENERGY] < 0.9 && last[ENERGY] > 0.999 && last[ENERGY] <= 1,
+          "energy from spread tokens (%g) to one cluster (%g, want 1)", first[ENERGY], last[ENERGY]);
 }
 
 /* V = 0 (no noise, value mean 0): the attention output is zero and rmsnorm keeps each token;

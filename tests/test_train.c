@@ -150,7 +150,7 @@ static void test_train_run_directory(void) {
     free(cfg);
     snprintf(path, sizeof path, "%s/clusters.csv", dir);
     char *cl = slurp(path);
-    CHECK(cl && strstr(cl, "step,layer,mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank\n"),
+    CHECK(cl && strstr(cl, "step,layer,mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank,energy\n"),
           "clusters.csv header");
     CHECK(cl && strstr(cl, "\n0,0,") && strstr(cl, "\n0,3,") && strstr(cl, "\n20,3,"),
           "clusters.csv has layers 0..L at step 0 and at the end");
