@@ -9,9 +9,32 @@
 
 #include "util.h"
 
+/* The programs the tests run, as they start a command; TEST_BIN_DIR replaces the directory. */
+static const char *const programs[] = {"./train", "./simulate", "build/parity"};
+
+void resolve_cmd(const char *cmd, char *full, size_t len) {
+    const char *dir = getenv("TEST_BIN_DIR");
+    for (size_t i = 0; dir && *dir && i < sizeof programs / sizeof *programs; i++) {
+        size_t n = strlen(programs[i]);
+        if (strncmp(cmd, programs[i], n) == 0 && (cmd[n] == ' ' || cmd[n] == '\0')) {
+            const char *base = strrchr(programs[i], '/') + 1;
+            snprintf(full, len, "%s/%s%s", dir, base, cmd + n);
+            return;
+        }
+    }
+    snprintf(full, len, "%s", cmd);
+}
+
+int program_built(const char *program) {
+    char path[4096];
+    resolve_cmd(program, path, sizeof path);
+    return file_exists(path);
+}
+
 int run_cmd(const char *cmd, char *out, size_t outlen) {
-    char full[8192];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    char resolved[8000], full[8192];
+    resolve_cmd(cmd, resolved, sizeof resolved);
+    snprintf(full, sizeof full, "%s 2>&1", resolved);
     FILE *p = popen(full, "r");
     if (!p) return -1;
     size_t n = 0;
