@@ -139,3 +139,48 @@ experiment: deps train
 
 experiment-quick: deps train
 	bash experiments/sweep.sh --quick
+
+# Issue 9: libFuzzer harnesses (tests/fuzz/) for the safetensors reader, the config.json
+# reader, the IDX/gzip reader and the option parser, built with clang, ASan and UBSan in
+# build-fuzz/. `make fuzz` runs each for FUZZ_SECONDS (default 60) from the seeds of
+# tests/fuzz/seeds.sh plus what earlier runs found (build-fuzz/corpus/), prints the
+# executions of each and stops at the first crash (its input in build-fuzz/crashes/).
+# `make fuzz-smoke` is the 10-second run of CI.
+FUZZ_SECONDS ?= 60
+FUZZERS := safetensors config_json idx options
+FUZZ_CFLAGS = $(filter-out -O%,$(CFLAGS)) -O1 -fsanitize=address,undefined \
+              -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=build-fuzz/%.o)
+
+.PHONY: fuzz fuzz-smoke
+fuzz: deps-san $(FUZZERS:%=build-fuzz/fuzz_%)
+	@rm -rf build-fuzz/seeds && tests/fuzz/seeds.sh build-fuzz/seeds
+	@mkdir -p build-fuzz/crashes
+	@for f in $(FUZZERS); do \
+	  mkdir -p build-fuzz/corpus/$$f; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$f- \
+	    build-fuzz/corpus/$$f build-fuzz/seeds/$$f > build-fuzz/$$f.log 2>&1; rc=$$?; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/$$f.log); \
+	  corpus=$$(ls build-fuzz/corpus/$$f | wc -l); \
+	  printf 'fuzz %-12s %ss: %s executions, corpus %s inputs, exit %s\n' $$f $(FUZZ_SECONDS) "$${runs:-?}" $$corpus $$rc; \
+	  if [ $$rc != 0 ]; then tail -40 build-fuzz/$$f.log; exit 1; fi; \
+	done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+build-fuzz/fuzz_%: build-fuzz/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(SAN_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build-fuzz/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -c -o $@ $<
+build-fuzz/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -c -o $@ $<
+
+# kept between runs (make would delete these intermediate objects)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZERS:%=build-fuzz/fuzz/fuzz_%.o)
+
+-include build-fuzz/*.d build-fuzz/fuzz/*.d
