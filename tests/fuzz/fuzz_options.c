@@ -1,13 +1,27 @@
 /* libFuzzer harness: the command-line parser of ./train (config_parse over options_parse)
-   on any argument list: the input split at NUL bytes, at most 64 arguments. Checked: no
-   crash, no UB, one-line errors, and the --resume check on whatever was accepted. */
+   on any argument list: the input split at NUL bytes, at most 64 arguments; and every
+   argument as a list of ./simulate (sde_parse_list: --betas, --ds, --depths). Checked: no
+   crash, no UB, one-line errors, the --resume check on whatever was accepted, and lists
+   of at most the room given, of finite numbers. */
 #include "fuzz_input.h"
 
 #include <string.h>
 
-#include "config.h"
+#include <math.h>
 
-enum { MAX_ARGS = 64 };
+#include "config.h"
+#include "sde.h"
+
+enum { MAX_ARGS = 64, MAX_LIST = 16 };
+
+static void parse_list(const char *arg) {
+    double v[MAX_LIST];
+    char err[512];
+    int k = sde_parse_list(arg, v, MAX_LIST, err, sizeof err);
+    if (k > MAX_LIST) abort();
+    for (int i = 0; i < k; i++)
+        if (!isfinite(v[i])) abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = text_copy(data, size);
@@ -28,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         config_check_resume_flags(&c, err, sizeof err);
         config_given(&c, "steps");
     }
+    for (int i = 1; i < argc; i++) parse_list(argv[i]);
     free(text);
     return 0;
 }
