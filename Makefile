@@ -80,9 +80,9 @@ clean:
 # build-san/ (the normal build is untouched); the tests run build-san/train, simulate and
 # parity through TEST_BIN_DIR (tests/proc.c). Every report, also from a program a test
 # runs (which may be expected to exit 1 anyway), goes to a file in build-san/reports/:
-# any file there fails the target. Leaks are checked (detect_leaks=1); no suppressions
-# are needed (none of the reports so far came from the uninstrumented OpenMP or OpenBLAS).
-# clang, not gcc: gcc's libubsan ignores log_path and would print to the tests' pipes only.
+# any file there fails the target (TEST_FILTER=NAME: only the tests whose name has NAME).
+# Leaks are checked (detect_leaks=1). No suppressions: the uninstrumented OpenMP runtime and
+# OpenBLAS gave no report. clang, not gcc: gcc's libubsan ignores log_path.
 SAN_CC := clang
 SAN_DEPS := clang libomp-dev
 SAN_CFLAGS = $(filter-out -O%,$(CFLAGS)) -O1 -fsanitize=address,undefined \
@@ -100,7 +100,7 @@ deps-san:
 
 test-sanitize: deps-san train build-san/train build-san/simulate build-san/parity build-san/run_tests
 	@rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
-	@start=$$(date +%s); $(SAN_ENV) ./build-san/run_tests; rc=$$?; \
+	@start=$$(date +%s); $(SAN_ENV) ./build-san/run_tests $(TEST_FILTER); rc=$$?; \
 	echo "sanitized suite: $$(( $$(date +%s) - start ))s"; \
 	if [ -n "$$(ls -A $(SAN_REPORTS))" ]; then \
 	  cat $(SAN_REPORTS)/*; echo "sanitizer reports in $(SAN_REPORTS): failed"; exit 1; fi; \
