@@ -9,20 +9,39 @@
 
 #include "util.h"
 
-/* The programs the tests run, as they start a command; TEST_BIN_DIR replaces the directory. */
+/* The programs the tests run; TEST_BIN_DIR replaces their directory where one starts the
+   command or follows "&& ". */
 static const char *const programs[] = {"./train", "./simulate", "build/parity"};
+
+/* Length of the program at cmd (followed by a space or the end), 0 if none; its name in *base. */
+static size_t program_at(const char *cmd, const char **base) {
+    for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+        size_t n = strlen(programs[i]);
+        if (strncmp(cmd, programs[i], n) == 0 && (cmd[n] == ' ' || cmd[n] == '\0')) {
+            *base = strrchr(programs[i], '/') + 1;
+            return n;
+        }
+    }
+    return 0;
+}
 
 void resolve_cmd(const char *cmd, char *full, size_t len) {
     const char *dir = getenv("TEST_BIN_DIR");
-    for (size_t i = 0; dir && *dir && i < sizeof programs / sizeof *programs; i++) {
-        size_t n = strlen(programs[i]);
-        if (strncmp(cmd, programs[i], n) == 0 && (cmd[n] == ' ' || cmd[n] == '\0')) {
-            const char *base = strrchr(programs[i], '/') + 1;
-            snprintf(full, len, "%s/%s%s", dir, base, cmd + n);
-            return;
+    size_t k = 0;
+    full[0] = '\0';
+    for (const char *p = cmd; *p && k + 1 < len;) {
+        const char *base;
+        int starts = p == cmd || (p - cmd >= 3 && strncmp(p - 3, "&& ", 3) == 0);
+        size_t n = dir && *dir && starts ? program_at(p, &base) : 0;
+        if (n) {
+            int w = snprintf(full + k, len - k, "%s/%s", dir, base);
+            k = w < 0 ? k : k + (size_t)w < len ? k + (size_t)w : len - 1;
+            p += n;
+        } else {
+            full[k++] = *p++;
+            full[k] = '\0';
         }
     }
-    snprintf(full, len, "%s", cmd);
 }
 
 int program_built(const char *program) {

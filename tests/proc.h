@@ -3,8 +3,9 @@
 #define PROC_H
 #include <stddef.h>
 
-/* cmd with a leading ./train, ./simulate or build/parity taken from the directory in the
-   environment variable TEST_BIN_DIR when it is set (make test-sanitize: the sanitized builds). */
+/* cmd with ./train, ./simulate and build/parity, where one starts the command or follows
+   "&& ", taken from the directory in the environment variable TEST_BIN_DIR when it is set
+   (make test-sanitize: the sanitized builds). */
 void resolve_cmd(const char *cmd, char *full, size_t len);
 /* 1 if the program ("./simulate") that resolve_cmd picks exists. */
 int program_built(const char *program);
