@@ -75,9 +75,63 @@ test: deps train simulate build/run_tests build/parity
 	./build/run_tests
 
 clean:
-	rm -rf build train simulate
+	rm -rf build build-san build-fuzz train simulate
 
 -include build/*.d build/tests/*.d build/tools/*.d
+
+# Issue 9: the programs and the tests with AddressSanitizer + UndefinedBehaviorSanitizer in
+# build-san/ (the normal build is untouched); the tests run build-san/train, simulate and
+# parity through TEST_BIN_DIR (tests/proc.c). Every report, also from a program a test
+# runs (which may be expected to exit 1 anyway), goes to a file in build-san/reports/:
+# any file there fails the target (TEST_FILTER=NAME: only the tests whose name has NAME).
+# Leaks are checked (detect_leaks=1). No suppressions: the uninstrumented OpenMP runtime and
+# OpenBLAS gave no report. clang, not gcc: gcc's libubsan ignores log_path.
+SAN_CC := clang
+SAN_DEPS := clang libomp-dev
+SAN_CFLAGS = $(filter-out -O%,$(CFLAGS)) -O1 -fsanitize=address,undefined \
+             -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LIB_OBJ := $(LIB_SRC:src/%.c=build-san/%.o)
+SAN_TEST_OBJ := $(TEST_OBJ:build/%=build-san/%)
+SAN_REPORTS := $(CURDIR)/build-san/reports
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(SAN_REPORTS)/asan \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_REPORTS)/ubsan \
+    TEST_BIN_DIR=build-san
+
+.PHONY: test-sanitize deps-san
+deps-san:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(SAN_DEPS)"
+
+test-sanitize: deps-san train build-san/train build-san/simulate build-san/parity build-san/run_tests
+	@rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
+	@start=$$(date +%s); $(SAN_ENV) ./build-san/run_tests $(TEST_FILTER); rc=$$?; \
+	echo "sanitized suite: $$(( $$(date +%s) - start ))s"; \
+	if [ -n "$$(ls -A $(SAN_REPORTS))" ]; then \
+	  cat $(SAN_REPORTS)/*; echo "sanitizer reports in $(SAN_REPORTS): failed"; exit 1; fi; \
+	exit $$rc
+
+build-san/train: build-san/train.o $(SAN_LIB_OBJ)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+build-san/simulate: build-san/simulate.o $(SAN_LIB_OBJ)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+build-san/parity: build-san/tools/parity.o $(SAN_LIB_OBJ)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+build-san/run_tests: $(SAN_TEST_OBJ) $(SAN_LIB_OBJ)
+	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+build-san/train.o: src/train.c build/commit
+	@mkdir -p $(@D)
+	$(SAN_CC) $(SAN_CFLAGS) -DGIT_COMMIT='"$(GIT_COMMIT)"' -MMD -c -o $@ $<
+build-san/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(SAN_CFLAGS) -MMD -c -o $@ $<
+build-san/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(SAN_CFLAGS) -Itests -MMD -c -o $@ $<
+build-san/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(SAN_CFLAGS) -MMD -c -o $@ $<
+
+-include build-san/*.d build-san/tests/*.d build-san/tools/*.d
 
 # Sweeps of ./train (experiments/sweep.py; README "Experiments"): each finished run leaves a
 # record in results/PLAN/runs/, so a rerun continues with what is missing; the report is
@@ -93,3 +147,48 @@ experiment: deps train
 
 experiment-quick: deps train
 	$(PYTHON) experiments/sweep.py --plan quick $(SWEEP_FLAGS)
+
+# Issue 9: libFuzzer harnesses (tests/fuzz/) for the safetensors reader, the config.json
+# reader, the IDX/gzip reader and the option parser, built with clang, ASan and UBSan in
+# build-fuzz/. `make fuzz` runs each for FUZZ_SECONDS (default 60) from the seeds of
+# tests/fuzz/seeds.sh plus what earlier runs found (build-fuzz/corpus/), prints the
+# executions of each and stops at the first crash (its input in build-fuzz/crashes/).
+# `make fuzz-smoke` is the 10-second run of CI.
+FUZZ_SECONDS ?= 60
+FUZZERS := safetensors config_json idx options
+FUZZ_CFLAGS = $(filter-out -O%,$(CFLAGS)) -O1 -fsanitize=address,undefined \
+              -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=build-fuzz/%.o)
+
+.PHONY: fuzz fuzz-smoke
+fuzz: deps-san $(FUZZERS:%=build-fuzz/fuzz_%)
+	@rm -rf build-fuzz/seeds && tests/fuzz/seeds.sh build-fuzz/seeds
+	@mkdir -p build-fuzz/crashes
+	@for f in $(FUZZERS); do \
+	  mkdir -p build-fuzz/corpus/$$f; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$f- \
+	    build-fuzz/corpus/$$f build-fuzz/seeds/$$f > build-fuzz/$$f.log 2>&1; rc=$$?; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/$$f.log); \
+	  corpus=$$(ls build-fuzz/corpus/$$f | wc -l); \
+	  printf 'fuzz %-12s %ss: %s executions, corpus %s inputs, exit %s\n' $$f $(FUZZ_SECONDS) "$${runs:-?}" $$corpus $$rc; \
+	  if [ $$rc != 0 ]; then tail -40 build-fuzz/$$f.log; exit 1; fi; \
+	done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+build-fuzz/fuzz_%: build-fuzz/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(SAN_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build-fuzz/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -c -o $@ $<
+build-fuzz/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -c -o $@ $<
+
+# kept between runs (make would delete these intermediate objects)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZERS:%=build-fuzz/fuzz/fuzz_%.o)
+
+-include build-fuzz/*.d build-fuzz/fuzz/*.d

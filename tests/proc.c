@@ -10,9 +10,51 @@
 
 #include "util.h"
 
+/* The programs the tests run; TEST_BIN_DIR replaces their directory where one starts the
+   command or follows "&& ". */
+static const char *const programs[] = {"./train", "./simulate", "build/parity"};
+
+/* Length of the program at cmd (followed by a space or the end), 0 if none; its name in *base. */
+static size_t program_at(const char *cmd, const char **base) {
+    for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
+        size_t n = strlen(programs[i]);
+        if (strncmp(cmd, programs[i], n) == 0 && (cmd[n] == ' ' || cmd[n] == '\0')) {
+            *base = strrchr(programs[i], '/') + 1;
+            return n;
+        }
+    }
+    return 0;
+}
+
+void resolve_cmd(const char *cmd, char *full, size_t len) {
+    const char *dir = getenv("TEST_BIN_DIR");
+    size_t k = 0;
+    full[0] = '\0';
+    for (const char *p = cmd; *p && k + 1 < len;) {
+        const char *base;
+        int starts = p == cmd || (p - cmd >= 3 && strncmp(p - 3, "&& ", 3) == 0);
+        size_t n = dir && *dir && starts ? program_at(p, &base) : 0;
+        if (n) {
+            int w = snprintf(full + k, len - k, "%s/%s", dir, base);
+            k = w < 0 ? k : k + (size_t)w < len ? k + (size_t)w : len - 1;
+            p += n;
+        } else {
+            full[k++] = *p++;
+            full[k] = '\0';
+        }
+    }
+}
+
+int program_built(const char *program) {
+    char path[4096];
+    resolve_cmd(program, path, sizeof path);
+    return file_exists(path);
+}
+
 int run_cmd(const char *cmd, char *out, size_t outlen) {
-    char full[8192];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    char resolved[8000], full[8192];
+    resolve_cmd(cmd, resolved, sizeof resolved);
+    snprintf(full, sizeof full, "%s 2>&1", resolved);
     FILE *p = popen(full, "r");
     if (!p) return -1;
     size_t n = 0;

@@ -3,7 +3,14 @@
 #define PROC_H
 #include <stddef.h>
 
-/* Runs a shell command, captures stdout+stderr into out (truncated), returns the exit code. */
+/* cmd with ./train, ./simulate and build/parity, where one starts the command or follows
+   "&& ", taken from the directory in the environment variable TEST_BIN_DIR when it is set
+   (make test-sanitize: the sanitized builds). */
+void resolve_cmd(const char *cmd, char *full, size_t len);
+/* 1 if the program ("./simulate") that resolve_cmd picks exists. */
+int program_built(const char *program);
+/* Runs a shell command (through resolve_cmd), captures stdout+stderr into out (truncated),
+   returns the exit code. */
 int run_cmd(const char *cmd, char *out, size_t outlen);
 /* A fresh directory under /tmp; the path is written into dir. */
 void make_temp_dir(char *dir, size_t len);

@@ -285,7 +285,7 @@ static char out[1 << 16];
 #define TINY_PAIR "./simulate pair --betas 0,3 --ds 3,16 --runs 40 --T 5 --h 0.05"
 
 static void test_sde_pair_command_deterministic(void) {
-    if (!file_exists("./simulate")) SKIP("./simulate is not built");
+    if (!program_built("./simulate")) SKIP("./simulate is not built");
     char root[256], cmd[1024], a[400], b[400], c[400];
     make_temp_dir(root, sizeof root);
     snprintf(cmd, sizeof cmd, TINY_PAIR " --seed 4 --threads 2 --run-dir %s/a", root);
@@ -319,7 +319,7 @@ static void expect_usage_error(const char *args, const char *message) {
 }
 
 static void test_sde_commands_bad_input(void) {
-    if (!file_exists("./simulate")) SKIP("./simulate is not built");
+    if (!program_built("./simulate")) SKIP("./simulate is not built");
     expect_usage_error("pair --ds 1,4", "--ds: 1 is not a whole number");
     expect_usage_error("pair --betas 1:0:3", "--betas:");
     expect_usage_error("pair --T 1 --h 0.3", "not a whole number of steps");
@@ -337,7 +337,7 @@ static void test_sde_commands_bad_input(void) {
 }
 
 static void test_sde_tokens_command(void) {
-    if (!file_exists("./simulate")) SKIP("./simulate is not built");
+    if (!program_built("./simulate")) SKIP("./simulate is not built");
     char root[256], cmd[1024], a[400], b[400];
     make_temp_dir(root, sizeof root);
     const char *args = "--n 6 --d 3 --beta 4 --runs 24 --T 4 --h 0.05 --depths 0,1,4 --seed 2";

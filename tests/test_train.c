@@ -104,7 +104,10 @@ static void test_train_ctrl_c_saves(void) {
     snprintf(csv, sizeof csv, "%s/train.csv", dir);
     pid_t pid = fork();
     if (pid == 0) {
-        snprintf(cmd, sizeof cmd, "exec " SMALL " --run-dir %s --steps 100000 >/dev/null 2>&1", dir);
+        char resolved[1000];
+        snprintf(cmd, sizeof cmd, SMALL " --run-dir %s --steps 100000 >/dev/null 2>&1", dir);
+        resolve_cmd(cmd, resolved, sizeof resolved);
+        snprintf(cmd, sizeof cmd, "exec %s", resolved);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
