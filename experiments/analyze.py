@@ -225,12 +225,49 @@ def layers_table(summary, logs, plan):
     return pd.DataFrame(rows)
 
 
+def paired_legacy(path):
+    """The paired analysis of a summary.csv of the first sweep's shell version (columns
+    dataset,depth,noise,seed,test_acc,train_loss_end): per dataset, depth and noise scale,
+    the differences to noise 1 by seed. Writes paired.csv and paired.md beside it."""
+    s = read_csv(path, ["dataset", "depth", "noise", "seed", "test_acc", "train_loss_end"]).dropna()
+    rows = []
+    for (ds, L), g in s.groupby(["dataset", "depth"], sort=False):
+        base = g[g["noise"] == 1].set_index("seed")
+        for ns in sorted(set(g["noise"]) - {1}):
+            cur = g[g["noise"] == ns].set_index("seed")
+            seeds = sorted(set(cur.index) & set(base.index))
+            a = stats.paired(100 * (cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"]))
+            l = stats.paired(cur.loc[seeds, "train_loss_end"] - base.loc[seeds, "train_loss_end"])
+            rows.append({"dataset": ds, "depth": L, "noise": ns, "pairs": len(seeds), "diff": a["mean"],
+                         "ci_lo": a["lo"], "ci_hi": a["hi"], "sd_diff": a["sd"], "p_wilcoxon": a["p_wilcoxon"],
+                         "loss_diff": l["mean"], "loss_lo": l["lo"], "loss_hi": l["hi"]})
+    t = pd.DataFrame(rows)
+    out = os.path.dirname(path)
+    t.to_csv(os.path.join(out, "paired.csv"), index=False, float_format="%.4f")
+    lines = ["| dataset | L | noise | pairs | diff to noise 1 (pts) | 95% t interval | sd of diffs | p (Wilcoxon) "
+             "| train loss diff [95%] |", "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in t.iterrows():
+        lines.append("| %s | %d | %s | %d | %+.2f | %s | %.2f | %s | %+.4f %s |" % (
+            r["dataset"], r["depth"], noise_label(r["noise"]), r["pairs"], r["diff"],
+            interval(r["ci_lo"], r["ci_hi"], "%+.2f"), r["sd_diff"], fmt(r["p_wilcoxon"], "%.3g"),
+            r["loss_diff"], interval(r["loss_lo"], r["loss_hi"], "%+.4f")))
+    with open(os.path.join(out, "paired.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="experiments/analyze.py", description=__doc__.split("\n")[0])
+    p.add_argument("--paired-legacy", metavar="SUMMARY_CSV",
+                   help="instead: the paired analysis of the first sweep's summary.csv (results/full), "
+                        "into paired.csv/md beside it")
     p.add_argument("--plan", default="map", help="plan name or file, as for sweep.py [map]")
     p.add_argument("--out", help="results directory [results/PLAN]")
     p.add_argument("--seeds", help="seeds, as for sweep.py [the plan's]")
     a = p.parse_args(argv)
+    if a.paired_legacy:
+        return paired_legacy(a.paired_legacy)
     try:
         plan = load_plan(a.plan)
         seeds = parse_seeds(a.seeds) if a.seeds else plan["seeds"]

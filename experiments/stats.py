@@ -6,6 +6,7 @@ and the Wilcoxon signed-rank test. welch(a, b): the unpaired comparison, for des
 without pairing.
 """
 import math
+import warnings
 
 import numpy as np
 from scipy import stats
@@ -29,7 +30,9 @@ def paired(diffs, level=0.95):
         half = t_quantile(0.5 + level / 2, n - 1) * out["sd"] / math.sqrt(n)
         out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
     if n >= 1 and np.any(d != 0):
-        w = stats.wilcoxon(d)
+        with warnings.catch_warnings():   # scipy says when it leaves the exact distribution
+            warnings.simplefilter("ignore")
+            w = stats.wilcoxon(d)
         out["p_wilcoxon"], out["w_stat"] = float(w.pvalue), float(w.statistic)
     return out
 
