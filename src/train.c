@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "data.h"
+#include "freeze.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -233,6 +234,7 @@ static int save(Trainer *T, long step, char *err, size_t errlen) {
     meta_add(&ml, "classes", "%d", s->C);
     meta_add(&ml, "input", "%s", s->tokens_input ? "tokens" : "patches");
     meta_add(&ml, "input_dim", "%d", s->in_dim);
+    if (*c->freeze) meta_add(&ml, "freeze", "%s", c->freeze);   /* absent: all trained */
     return checkpoint_save(T->dir, &T->model, &T->opt, step, ml.kv, ml.n, err, errlen);
 }
 
@@ -265,6 +267,7 @@ static StepStats train_step(Trainer *T, long step) {
     model_zero_grad(m);
     st.loss = model_forward(m, T->patches, T->tokens, T->labels, c->batch);
     model_backward(m, T->patches, T->tokens, T->labels, c->batch);
+    if (T->opt.frozen) optim_mask_grads(&T->opt, m->grads);   /* norm of the trained ones */
     st.gnorm = grad_norm(m->grads, m->num_params);
     clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip);
     st.lr = lr_at(step, T->total_steps, (float)c->lr, c->warmup, (float)c->min_lr,
@@ -404,6 +407,17 @@ static OptConfig opt_config(const Config *c) {
                        (float)c->weight_decay};
 }
 
+/* The optimizer over the tensors --freeze leaves trained (the whole block without it). */
+static void init_optimizer(Trainer *T) {
+    const Model *m = &T->model;
+    OptRange *ranges = xcalloc((size_t)m->num_tensors, sizeof *ranges);
+    unsigned mask = config_freeze_mask(&T->cfg);
+    optim_init_ranges(&T->opt, opt_config(&T->cfg), m->num_params, ranges,
+                      freeze_trained_ranges(m, mask, ranges));
+    T->opt.frozen = (long)mask;
+    free(ranges);
+}
+
 int main(int argc, char **argv) {
     static Trainer T;
     char err[2048];
@@ -435,7 +449,7 @@ int main(int argc, char **argv) {
     int max_batch = c->batch > 256 ? c->batch : 256;
     if (c->probe_size > max_batch) max_batch = c->probe_size;
     model_build(&T.model, shape, max_batch, T.threads);
-    optim_init(&T.opt, opt_config(c), T.model.num_params);
+    init_optimizer(&T);
     alloc_batch(&T);
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
