@@ -82,11 +82,11 @@ def metrics_in(cl):
 
 def init_vs_trained(cl):
     """Per run and layer: each metric at update 0 and at the run's last update."""
-    last = cl.groupby(["cell", "wd", "seed"])["step"].transform("max")
+    last = cl.groupby(["cell", "wd", "seed"], sort=False)["step"].transform("max")
     keys = ["cell", "wd", "seed", "layer"]
     a = cl[cl["step"] == 0].set_index(keys)[metrics_in(cl)]
     b = cl[cl["step"] == last].set_index(keys)[metrics_in(cl)]
-    return a.join(b, lsuffix="_init", rsuffix="_trained").reset_index()
+    return a.join(b, lsuffix="_init", rsuffix="_trained", sort=False).reset_index()
 
 
 def interval_row(values):
@@ -101,7 +101,7 @@ def last_layers_table(iv, L):
     rows = []
     for where, sel in (("layers %d-%d" % (L - LAST + 1, L), iv["layer"] > L - LAST),
                        ("layer %d" % L, iv["layer"] == L)):
-        per_run = iv[sel].groupby(["cell", "wd", "seed"]).mean(numeric_only=True).reset_index()
+        per_run = iv[sel].groupby(["cell", "wd", "seed"], sort=False).mean(numeric_only=True).reset_index()
         for (cell, wd), g in per_run.groupby(["cell", "wd"], sort=False):
             for m in metrics_in_cols(iv):
                 init, tr = g[m + "_init"].to_numpy(), g[m + "_trained"].to_numpy()
@@ -116,6 +116,27 @@ def last_layers_table(iv, L):
     return pd.DataFrame(rows)
 
 
+def profile_table(iv, L):
+    """Where the trained tokens are most aligned along depth: per run, the layer of the
+    largest trained mean cos and how far the last layer falls below it (a turn near the
+    end would be the paper's escape "near the final layers"), and 1 - mean cos at the last
+    layer, trained over init; across seeds with 95% t intervals."""
+    rows = []
+    for (cell, wd), g in iv.groupby(["cell", "wd"], sort=False):
+        peak, drop, ratio = [], [], []
+        for _, r in g.groupby("seed"):
+            r = r.set_index("layer").sort_index()
+            peak.append(float(r["mean_cos_trained"].idxmax()))
+            drop.append(float(r["mean_cos_trained"].max() - r.loc[L, "mean_cos_trained"]))
+            ratio.append(float((1 - r.loc[L, "mean_cos_trained"]) / (1 - r.loc[L, "mean_cos_init"])))
+        row = {"cell": cell, "wd": wd, "seeds": len(peak), "peak_layers": " ".join("%d" % p for p in peak)}
+        for name, v in (("drop", drop), ("ratio", ratio)):
+            m, lo, hi, _ = interval_row(np.array(v))
+            row.update({name: m, name + "_lo": lo, name + "_hi": hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def metrics_in_cols(iv):
     return [m for m in METRICS if m + "_init" in iv.columns]
 
@@ -124,7 +145,7 @@ def fmt(x, f):
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
 
 
-def write_md(t, summary, path):
+def write_md(t, summary, prof, path):
     cellname = {"rf": "paper: W2 + head trained", "all": "contrast: all trained"}
     f = {"mean_cos": "%.4f", "n_clusters": "%.2f", "stable_rank": "%.4f", "energy": "%.4f"}
     lines = ["| setting | weight decay | where | metric | seeds | init [95% CI] | trained [95% CI] "
@@ -137,6 +158,14 @@ def write_md(t, summary, path):
             fmt(r["trained"], ff), fmt(r["trained_lo"], ff), fmt(r["trained_hi"], ff),
             fmt(r["diff"], "%+" + ff[1:]), fmt(r["diff_lo"], "%+" + ff[1:]),
             fmt(r["diff_hi"], "%+" + ff[1:])))
+    lines += ["", "| setting | weight decay | seeds | layer of the largest trained mean cos, per seed "
+              "| its mean cos - last layer's [95% CI] | (1 - mean cos) at layer L, trained / init [95% CI] |",
+              "|---|---|---|---|---|---|"]
+    for _, r in prof.iterrows():
+        lines.append("| %s | %g | %d | %s | %s [%s, %s] | %s [%s, %s] |" % (
+            cellname.get(r["cell"], r["cell"]), r["wd"], r["seeds"], r["peak_layers"],
+            fmt(r["drop"], "%.5f"), fmt(r["drop_lo"], "%.5f"), fmt(r["drop_hi"], "%.5f"),
+            fmt(r["ratio"], "%.2f"), fmt(r["ratio_lo"], "%.2f"), fmt(r["ratio_hi"], "%.2f")))
     lines += ["", "| setting | weight decay | seeds | test acc. (%) mean [95% CI] | s per run |",
               "|---|---|---|---|---|"]
     for (cell, wd), g in summary.groupby(["cell", "wd"], sort=False):
@@ -155,6 +184,10 @@ def plots(cl, iv, out):
     groups = list(iv.groupby(["cell", "wd"], sort=False).groups)
     # per layer, init vs trained, mean over seeds with the 95% t band
     ms = metrics_in_cols(iv)
+    iv = iv.copy()   # 1 - mean cos on a log scale shows how far from one cluster
+    for suffix in ("_init", "_trained"):
+        iv["1 - mean_cos" + suffix] = 1 - iv["mean_cos" + suffix]
+    ms = ms[:1] + ["1 - mean_cos"] + ms[1:]
     fig, axes = plt.subplots(1, len(ms), figsize=(4.5 * len(ms), 3.8))
     for ax, m in zip(np.atleast_1d(axes), ms):
         for k, (cell, wd) in enumerate(groups):
@@ -176,6 +209,8 @@ def plots(cl, iv, out):
         ax.set_title(m)
         if m == "mean_cos":
             ax.set_ylim(-0.05, 1.02)
+        if m == "1 - mean_cos":
+            ax.set_yscale("log")
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.suptitle("per layer: initialization (dotted) and after training (solid); band: 95% t over seeds")
     fig.tight_layout()
@@ -191,7 +226,7 @@ def plots(cl, iv, out):
         vals = tf(mean[m].to_numpy())
         vmin, vmax = np.nanmin(vals), np.nanmax(vals)
         fig, axes = plt.subplots(len(CELLS), len(WEIGHT_DECAYS), figsize=(4 * len(WEIGHT_DECAYS), 3.3 * len(CELLS)),
-                                 squeeze=False)
+                                 squeeze=False, constrained_layout=True)
         for i, cell in enumerate(CELLS):
             for j, wd in enumerate(WEIGHT_DECAYS):
                 ax = axes[i][j]
@@ -217,13 +252,17 @@ def report(out, runs):
         print("escape: no run recorded yet in %s" % out)
         return 0
     summary.to_csv(os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
+    order = {c: i for i, c in enumerate(CELLS)}   # the paper's setting first, then by wd
+    cl = cl.sort_values(["cell", "wd", "seed", "step", "layer"], key=lambda c: c.map(order) if c.name == "cell" else c)
     iv = init_vs_trained(cl)
     iv.to_csv(os.path.join(out, "layers.csv"), index=False, float_format="%.6g")
     t = last_layers_table(iv, LAYERS)
     t.to_csv(os.path.join(out, "last_layers.csv"), index=False, float_format="%.6g")
-    write_md(t, summary, os.path.join(out, "last_layers.md"))
+    prof = profile_table(iv, LAYERS)
+    prof.to_csv(os.path.join(out, "profile.csv"), index=False, float_format="%.6g")
+    write_md(t, summary, prof, os.path.join(out, "last_layers.md"))
     plots(cl, iv, out)
-    print("escape: %d runs recorded; wrote %s/{summary,layers,last_layers}.csv, last_layers.md, "
+    print("escape: %d runs recorded; wrote %s/{summary,layers,last_layers,profile}.csv, last_layers.md, "
           "layers.png, heatmaps_*.png" % (len(summary), out))
     return 0
 
