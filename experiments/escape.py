@@ -120,7 +120,8 @@ def profile_table(iv, L):
     """Where the trained tokens are most aligned along depth: per run, the layer of the
     largest trained mean cos and how far the last layer falls below it (a turn near the
     end would be the paper's escape "near the final layers"), and 1 - mean cos at the last
-    layer, trained over init; across seeds with 95% t intervals."""
+    layer, trained over init (geometric mean, t interval of its log); across seeds with 95%
+    t intervals."""
     rows = []
     for (cell, wd), g in iv.groupby(["cell", "wd"], sort=False):
         peak, drop, ratio = [], [], []
@@ -130,9 +131,12 @@ def profile_table(iv, L):
             drop.append(float(r["mean_cos_trained"].max() - r.loc[L, "mean_cos_trained"]))
             ratio.append(float((1 - r.loc[L, "mean_cos_trained"]) / (1 - r.loc[L, "mean_cos_init"])))
         row = {"cell": cell, "wd": wd, "seeds": len(peak), "peak_layers": " ".join("%d" % p for p in peak)}
-        for name, v in (("drop", drop), ("ratio", ratio)):
-            m, lo, hi, _ = interval_row(np.array(v))
-            row.update({name: m, name + "_lo": lo, name + "_hi": hi})
+        m, lo, hi, _ = interval_row(np.array(drop))
+        row.update({"drop": m, "drop_lo": lo, "drop_hi": hi})
+        # a ratio: its geometric mean, the t interval taken on the log scale
+        m, lo, hi, _ = interval_row(np.log(np.array(ratio)))
+        row.update({"ratio": math.exp(m), "ratio_lo": math.exp(lo) if not math.isnan(lo) else lo,
+                    "ratio_hi": math.exp(hi) if not math.isnan(hi) else hi})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -159,7 +163,7 @@ def write_md(t, summary, prof, path):
             fmt(r["diff"], "%+" + ff[1:]), fmt(r["diff_lo"], "%+" + ff[1:]),
             fmt(r["diff_hi"], "%+" + ff[1:])))
     lines += ["", "| setting | weight decay | seeds | layer of the largest trained mean cos, per seed "
-              "| its mean cos - last layer's [95% CI] | (1 - mean cos) at layer L, trained / init [95% CI] |",
+              "| its mean cos - last layer's [95% CI] | (1 - mean cos) at layer L, trained / init, geometric mean [95% CI] |",
               "|---|---|---|---|---|---|"]
     for _, r in prof.iterrows():
         lines.append("| %s | %g | %d | %s | %s [%s, %s] | %s [%s, %s] |" % (
