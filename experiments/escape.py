@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ NOISE, LAYERS, MLP = 1.0, 24, 64
 CELLS = {"rf": ["--freeze", "embed,pos,q,k,v,w1"], "all": []}
 WEIGHT_DECAYS = (0.0, 0.01, 0.1)
 LAST = 4                  # "the last layers": L-3 .. L
+ONE_CLUSTER = 2.0         # n_clusters at or below this: (nearly) one cluster
 METRICS = ("mean_cos", "n_clusters", "stable_rank", "energy")   # energy only if logged
 
 
@@ -124,13 +126,17 @@ def profile_table(iv, L):
     t intervals."""
     rows = []
     for (cell, wd), g in iv.groupby(["cell", "wd"], sort=False):
-        peak, drop, ratio = [], [], []
+        peak, drop, ratio, onset = [], [], [], {"init": [], "trained": []}
         for _, r in g.groupby("seed"):
             r = r.set_index("layer").sort_index()
+            for when in onset:   # the first layer where the tokens are (nearly) one cluster
+                hit = r.index[r["n_clusters_" + when] <= ONE_CLUSTER]
+                onset[when].append("%d" % hit.min() if len(hit) else "-")
             peak.append(float(r["mean_cos_trained"].idxmax()))
             drop.append(float(r["mean_cos_trained"].max() - r.loc[L, "mean_cos_trained"]))
             ratio.append(float((1 - r.loc[L, "mean_cos_trained"]) / (1 - r.loc[L, "mean_cos_init"])))
-        row = {"cell": cell, "wd": wd, "seeds": len(peak), "peak_layers": " ".join("%d" % p for p in peak)}
+        row = {"cell": cell, "wd": wd, "seeds": len(peak), "peak_layers": " ".join("%d" % p for p in peak),
+               "onset_init": " ".join(onset["init"]), "onset_trained": " ".join(onset["trained"])}
         m, lo, hi, _ = interval_row(np.array(drop))
         row.update({"drop": m, "drop_lo": lo, "drop_hi": hi})
         # a ratio: its geometric mean, the t interval taken on the log scale
@@ -163,13 +169,15 @@ def write_md(t, summary, prof, path):
             fmt(r["diff"], "%+" + ff[1:]), fmt(r["diff_lo"], "%+" + ff[1:]),
             fmt(r["diff_hi"], "%+" + ff[1:])))
     lines += ["", "| setting | weight decay | seeds | layer of the largest trained mean cos, per seed "
-              "| its mean cos - last layer's [95% CI] | (1 - mean cos) at layer L, trained / init, geometric mean [95% CI] |",
-              "|---|---|---|---|---|---|"]
+              "| its mean cos - last layer's [95%% CI] | (1 - mean cos) at layer L, trained / init, geometric mean [95%% CI] "
+              "| first layer with n_clusters <= %g, init / trained, per seed |" % ONE_CLUSTER,
+              "|---|---|---|---|---|---|---|"]
     for _, r in prof.iterrows():
-        lines.append("| %s | %g | %d | %s | %s [%s, %s] | %s [%s, %s] |" % (
+        lines.append("| %s | %g | %d | %s | %s [%s, %s] | %s [%s, %s] | %s / %s |" % (
             cellname.get(r["cell"], r["cell"]), r["wd"], r["seeds"], r["peak_layers"],
             fmt(r["drop"], "%.5f"), fmt(r["drop_lo"], "%.5f"), fmt(r["drop_hi"], "%.5f"),
-            fmt(r["ratio"], "%.2f"), fmt(r["ratio_lo"], "%.2f"), fmt(r["ratio_hi"], "%.2f")))
+            fmt(r["ratio"], "%.2f"), fmt(r["ratio_lo"], "%.2f"), fmt(r["ratio_hi"], "%.2f"),
+            r["onset_init"], r["onset_trained"]))
     lines += ["", "| setting | weight decay | seeds | test acc. (%) mean [95% CI] | s per run |",
               "|---|---|---|---|---|"]
     for (cell, wd), g in summary.groupby(["cell", "wd"], sort=False):
@@ -251,6 +259,8 @@ def plots(cl, iv, out):
 
 
 def report(out, runs):
+    # scipy warns that 3 pairs are too few for a Wilcoxon p (it is still exact: >= 0.25)
+    warnings.filterwarnings("ignore", category=UserWarning, module="scipy")
     cl, summary = load(out, runs)
     if cl is None:
         print("escape: no run recorded yet in %s" % out)
