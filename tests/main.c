@@ -8,13 +8,14 @@ int check_failures, check_skipped;
 
 extern const TestCase rng_tests[], grad_tests[], optim_tests[], init_tests[],
     metrics_tests[], safetensors_tests[], data_tests[], train_tests[], cli_tests[],
-    parity_tests[], simulate_tests[], sde_tests[], experiment_tests[], checkpoint_tests[], freeze_tests[];
+    parity_tests[], simulate_tests[], sde_tests[], experiment_tests[], checkpoint_tests[], freeze_tests[],
+    escape_tests[];
 
 static const TestCase *const suites[] = {
     rng_tests, grad_tests, optim_tests, init_tests, metrics_tests,
     safetensors_tests, data_tests, train_tests, cli_tests,
     parity_tests, simulate_tests, sde_tests, experiment_tests, checkpoint_tests,
-    freeze_tests,
+    freeze_tests, escape_tests,
 };
 
 int main(int argc, char **argv) {
