@@ -18,6 +18,7 @@ typedef struct {
     double lr, min_lr, momentum, beta1, beta2, eps, weight_decay, clip, epochs;
     long steps, warmup;
     int batch;
+    char freeze[64];      /* --freeze LIST: tensor groups kept at their initial values */
     /* logging */
     long eval_every, log_every, cluster_every;
     int probe_size;
@@ -43,6 +44,8 @@ void config_write_json(const Config *c, FILE *out);
 /* Restores the saved settings from a config.json text; flags given on the command line
    that --resume allows (steps, epochs, threads, stop-after, ...) are kept. */
 int config_read_json(Config *c, const char *json, char *err, size_t errlen);
+/* The --freeze list as a mask of freeze.h (the list was checked when it was read). */
+unsigned config_freeze_mask(const Config *c);
 /* After --resume: error if a flag that would change the run (model, data, optimizer) was given. */
 int config_check_resume_flags(const Config *c, char *err, size_t errlen);
 #endif

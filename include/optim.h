@@ -13,22 +13,39 @@ typedef struct {
     float weight_decay;   /* SGD and Adam: L2 added to the gradient; AdamW: decoupled */
 } OptConfig;
 
+/* A part of the parameter block: elements offset .. offset+count-1. */
+typedef struct { size_t offset, count; } OptRange;
+
 typedef struct {
     OptConfig c;
-    size_t n;
+    size_t n;        /* parameters it trains (the sum of the ranges' counts) */
+    size_t block;    /* size of the whole parameter block */
+    OptRange *ranges;/* the trained parts of the block, sorted and disjoint */
+    int nranges;
     float *m;        /* (n) SGD momentum buffer or Adam first moment; NULL when unused */
     float *v;        /* (n) Adam second moment; NULL for SGD */
     long t;          /* updates done (Adam bias correction) */
+    long frozen;     /* a tag of what is left out (the --freeze mask of freeze.h), saved with
+                        the checkpoint and checked when it is loaded; 0 = nothing */
 } Optimizer;
 
+/* Trains the whole block of n parameters. */
 void optim_init(Optimizer *o, OptConfig c, size_t n);
 /* Moment buffers of n floats that optim_init allocates: 2 (Adam, AdamW), 1 (SGD with
    momentum) or 0 (plain SGD). */
 int optim_moments(OptConfig c);
+/* Trains only the given ranges of a block of `block` parameters: the others are never
+   changed (no update, no weight decay) and get no moments; m and v hold the trained
+   elements alone, range after range. */
+void optim_init_ranges(Optimizer *o, OptConfig c, size_t block, const OptRange *ranges,
+                       int nranges);
 void optim_free(Optimizer *o);
 /* One update of params (n) from grads (n) with learning rate lr. grads may be modified
    (L2 weight decay is added into it). */
 void optim_step(Optimizer *o, float *params, float *grads, float lr);
+/* Zeroes the gradient of every element it does not train, so that the global gradient
+   norm and clipping see the trained parameters alone. */
+void optim_mask_grads(const Optimizer *o, float *grads);
 
 /* Global L2 norm of a gradient block, accumulated in double. */
 double grad_norm(const float *g, size_t n);

@@ -56,10 +56,12 @@ static int save_optimizer(const char *path, const Optimizer *o, const char *step
     int nt = 0;
     if (o->m) ot[nt++] = (StTensor){"m", o->m, 1, {(int64_t)o->n, 0}};
     if (o->v) ot[nt++] = (StTensor){"v", o->v, 1, {(int64_t)o->n, 0}};
-    char t_s[32];
+    char t_s[32], frozen_s[32];
     snprintf(t_s, sizeof t_s, "%ld", o->t);
-    StMeta om[] = {{"step", step_s}, {"updates", t_s}};
-    return st_write(path, ot, nt, om, 2, err, errlen);
+    snprintf(frozen_s, sizeof frozen_s, "%ld", o->frozen);
+    /* "frozen" only when something is: the files of other runs stay as they were */
+    StMeta om[] = {{"step", step_s}, {"updates", t_s}, {"frozen", frozen_s}};
+    return st_write(path, ot, nt, om, o->frozen ? 3 : 2, err, errlen);
 }
 
 static int save_model(const char *path, const Model *m, const char *step_s, const StMeta *meta,
@@ -205,12 +207,16 @@ static int load_model(const char *path, Model *m, long *step, char *err, size_t 
 static int load_optimizer(const char *path, Optimizer *o, long step, char *err, size_t errlen) {
     StFile f;
     if (st_read(&f, path, err, errlen) != 0) return -1;
-    long saved_step, updates;
+    long saved_step, updates, frozen = 0;
     const MetaField fields[] = {
         {"step", 0, LONG_MAX, &saved_step, NULL},
         {"updates", 0, LONG_MAX, &updates, NULL},
+        {"frozen", 0, 255, &frozen, &o->frozen},   /* the --freeze mask: the moments fit it */
     };
-    int rc = read_meta_fields(&f, path, fields, 2, err, errlen);
+    /* "frozen" is written only when something is frozen (files of runs without --freeze,
+       older ones included, have none): absent reads as 0, unless the run freezes tensors */
+    int count = st_meta(&f, "frozen") || o->frozen ? 3 : 2;
+    int rc = read_meta_fields(&f, path, fields, count, err, errlen);
     if (rc == 0 && saved_step != step) {
         snprintf(err, errlen, "%s: saved at step %ld but %s at step %ld; the checkpoint is "
                  "inconsistent", path, saved_step, MODEL_FILE, step);

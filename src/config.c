@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "freeze.h"
 #include "options.h"
 
 #define F(field) OPTION_FIELD(Config, field)
@@ -38,6 +39,7 @@ static const Option OPTIONS[] = {
     {"beta2", "0.999", "Adam beta2", T_DOUBLE, F(beta2), 0, 1, NULL, 1, 0},
     {"eps", "1e-8", "Adam epsilon", T_DOUBLE, F(eps), 0, 1, NULL, 1, 0},
     {"weight-decay", "0", "L2 (sgd, adam) or decoupled (adamw) weight decay", T_DOUBLE, F(weight_decay), 0, 1e6, NULL, 1, 0},
+    {"freeze", "", "comma list of tensors kept at their initial values, untrained: embed,pos,q,k,v,w1,w2,head (q = every layer's q; head = weight and bias)", T_STRING, F(freeze), 0, 0, NULL, 1, 0},
     {"clip", "0", "clip the global gradient norm to this (0 = off)", T_DOUBLE, F(clip), 0, 1e12, NULL, 1, 0},
     {"batch", "128", "examples per update", T_INT, F(batch), 1, 1e6, NULL, 1, 0},
     {"steps", "4000", "number of updates (give --steps or --epochs, not both)", T_LONG, F(steps), 1, 1e12, NULL, 1, 1},
@@ -59,9 +61,34 @@ static const Option OPTIONS[] = {
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
 _Static_assert(NUM_OPTIONS <= (int)sizeof(((Config *)0)->given), "Config.given is too small");
 
+/* The settings no single table row can check; where is "--freeze" or "config.json". */
+static int check_settings(const Config *c, const char *where, char *err, size_t errlen) {
+    unsigned mask;
+    char why[256];
+    if (freeze_parse(c->freeze, &mask, why, sizeof why) != 0)
+        return snprintf(err, errlen, "%s: %s", where, why), CONFIG_ERROR;
+    if (c->mlp == 0 && (mask & (FREEZE_W1 | FREEZE_W2)))
+        return snprintf(err, errlen, "%s: w1 and w2 exist only with an MLP (--mlp M > 0)",
+                        where), CONFIG_ERROR;
+    unsigned all = c->mlp ? FREEZE_ALL : FREEZE_ALL & ~(unsigned)(FREEZE_W1 | FREEZE_W2);
+    if (mask == all)
+        return snprintf(err, errlen, "%s: '%s' leaves no tensor to train", where, c->freeze),
+               CONFIG_ERROR;
+    return CONFIG_OK;
+}
+
 int config_parse(Config *c, int argc, char **argv, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
-    return options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 1, err, errlen);
+    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 1, err, errlen);
+    /* with --resume the saved settings are checked once read (config_read_json) */
+    return rc == CONFIG_OK && !c->resume ? check_settings(c, "--freeze", err, errlen) : rc;
+}
+
+unsigned config_freeze_mask(const Config *c) {
+    unsigned mask = 0;
+    char why[256];
+    freeze_parse(c->freeze, &mask, why, sizeof why);
+    return mask;
 }
 
 int config_given(const Config *c, const char *flag) {
@@ -86,7 +113,15 @@ void config_help(FILE *out) {
 void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS, NUM_OPTIONS, c, out); }
 
 int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
-    return options_read_json(OPTIONS, NUM_OPTIONS, c, c->given, json, err, errlen);
+    /* a config.json written before --freeze existed has no "freeze": nothing was frozen,
+       which is the default the parse left in c->freeze; keep it */
+    unsigned char keep[sizeof c->given];
+    memcpy(keep, c->given, sizeof keep);
+    char value[sizeof c->freeze];
+    const Option *fz = options_find(OPTIONS, NUM_OPTIONS, "freeze");
+    if (options_json_value(json, "freeze", value, sizeof value) != 0) keep[fz - OPTIONS] = 1;
+    if (options_read_json(OPTIONS, NUM_OPTIONS, c, keep, json, err, errlen) != 0) return -1;
+    return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
 }
 
 int config_check_resume_flags(const Config *c, char *err, size_t errlen) {

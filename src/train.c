@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "data.h"
+#include "freeze.h"
 #include "memest.h"
 #include "json.h"
 #include "metrics.h"
@@ -253,6 +254,7 @@ static int save(Trainer *T, long step, char *err, size_t errlen) {
     meta_add(&ml, "classes", "%d", s->C);
     meta_add(&ml, "input", "%s", s->tokens_input ? "tokens" : "patches");
     meta_add(&ml, "input_dim", "%d", s->in_dim);
+    if (*c->freeze) meta_add(&ml, "freeze", "%s", c->freeze);   /* absent: all trained */
     return checkpoint_save(T->dir, &T->model, &T->opt, step, ml.kv, ml.n, err, errlen);
 }
 
@@ -313,6 +315,7 @@ static StepStats train_step(Trainer *T, long step) {
     model_zero_grad(m);
     st.loss = model_forward(m, T->patches, T->tokens, T->labels, c->batch);
     model_backward(m, T->patches, T->tokens, T->labels, c->batch);
+    if (T->opt.frozen) optim_mask_grads(&T->opt, m->grads);   /* norm of the trained ones */
     st.gnorm = grad_norm(m->grads, m->num_params);
     st.lr = lr_at(step, T->total_steps, (float)c->lr, c->warmup, (float)c->min_lr,
                   strcmp(c->schedule, "constant") == 0 ? SCHED_CONSTANT : SCHED_COSINE);
@@ -547,6 +550,17 @@ static OptConfig opt_config(const Config *c) {
                        (float)c->weight_decay};
 }
 
+/* The optimizer over the tensors --freeze leaves trained (the whole block without it). */
+static void init_optimizer(Trainer *T) {
+    const Model *m = &T->model;
+    OptRange *ranges = xcalloc((size_t)m->num_tensors, sizeof *ranges);
+    unsigned mask = config_freeze_mask(&T->cfg);
+    optim_init_ranges(&T->opt, opt_config(&T->cfg), m->num_params, ranges,
+                      freeze_trained_ranges(m, mask, ranges));
+    T->opt.frozen = (long)mask;
+    free(ranges);
+}
+
 int main(int argc, char **argv) {
     static Trainer T;
     char err[2048];
@@ -582,7 +596,7 @@ int main(int argc, char **argv) {
     memest_compute(&T.mem, &shape, max_batch, T.threads, optim_moments(opt_config(c)), &T.train, &T.test);
     if (memest_check(&T.mem, memest_physical(), err, sizeof err) != 0) return usage_error(err);
     model_build(&T.model, shape, max_batch, T.threads);
-    optim_init(&T.opt, opt_config(c), T.model.num_params);
+    init_optimizer(&T);
     alloc_batch(&T);
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
