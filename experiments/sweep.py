@@ -255,7 +255,11 @@ class Sweep:
                             failed += 1
                 time.sleep(0.05 if running else 0)
         except KeyboardInterrupt:
-            # the children got the same SIGINT: wait for their checkpoints
+            # Ctrl-C reaches the children too, a SIGTERM of the sweep does not: tell each
+            # (./train saves a checkpoint on either signal) and wait for the checkpoints
+            for proc in running:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
             for proc in running:
                 proc.wait()
             self.say("sweep: interrupted; %d runs of %d recorded. Run the same command to continue."
@@ -413,6 +417,14 @@ def main(argv):
     return rc or (1 if report.returncode else 0)
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # a sweep started in the background (nohup, &) inherits SIGINT ignored: take it back,
+    # and stop on SIGTERM (a job scheduler's, a session's end) the same way
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     sys.exit(main(sys.argv[1:]))

@@ -175,6 +175,39 @@ class Sweep(unittest.TestCase):
         self.assertIn("15 recorded, 0 to run", r.stdout)
         self.assertNotIn("started ", r.stdout)
 
+    def test_sigterm_checkpoints_and_continues(self):
+        # a sweep started in the background (SIGINT ignored, as nohup and & leave it) and
+        # stopped with SIGTERM: its running trainings save a checkpoint, the next
+        # invocation resumes them, and the map equals the uninterrupted one's
+        import signal
+        import time
+        plan = os.path.join(self.dir, "slow.json")
+        p = sweep.load_plan("tiny")
+        p["steps"] = 4000
+        p["cells"] = [p["cells"][0]]
+        p["seeds"] = [1]
+        del p["path"]
+        with open(plan, "w") as f:
+            json.dump(p, f)
+        out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
+        args = [PY, os.path.join(ROOT, "experiments", "sweep.py"), "--plan", plan, "--out", out, "--work", work]
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        for _ in range(600):   # until both runs have logged a few updates
+            logs = [os.path.join(work, n, "train.csv") for n in ("L2-ns1-s1", "L2-ns0-s1")]
+            if all(os.path.exists(l) and os.path.getsize(l) > 200 for l in logs):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        text = proc.communicate(timeout=60)[0]
+        self.assertEqual(proc.returncode, 130, text)
+        self.assertIn("interrupted", text)
+        for n in ("L2-ns1-s1", "L2-ns0-s1"):
+            self.assertTrue(os.path.exists(os.path.join(work, n, "model.safetensors")), n + ": " + text)
+        r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count("resumed "), 2, r.stdout)
+
     def test_bad_arguments_create_nothing(self):
         never = os.path.join(self.dir, "never")
         for args, says in ((["--plan", "nope"], "plan"), (["--seeds", "0"], "--seeds"),
