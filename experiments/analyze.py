@@ -148,40 +148,46 @@ def plots(m, summary, logs, plan, out):
     ref = plan["reference_noise"]
     # forest plot: a row per cell and non-reference noise, top to bottom in plan order
     rows = m[m["noise"] != ref].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(rows) + 1.4))
     y = np.arange(len(rows))[::-1]
     ok = rows["pairs"] >= 2
     ax.errorbar(rows["diff"][ok], y[ok], xerr=[rows["diff"][ok] - rows["ci_lo"][ok], rows["ci_hi"][ok] - rows["diff"][ok]],
                 fmt="o", color="C0", capsize=3)
+    one = rows["pairs"] == 1   # a single pair: its difference, no interval
+    ax.plot(rows["diff"][one], y[one], "o", mfc="none", color="C0", label="1 pair: no interval")
+    if one.any():
+        ax.legend(fontsize=8, loc="best")
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y)
     ax.set_yticklabels(["%s  noise %s  (%d pairs)" % (r["cell"], noise_label(r["noise"]), r["pairs"])
                         for _, r in rows.iterrows()])
-    ax.set_xlabel("test accuracy minus noise %s, percentage points (mean, 95%% t interval)" % noise_label(ref))
+    ax.set_xlabel("test accuracy minus noise %s (points): mean and 95%% t interval" % noise_label(ref))
     ax.set_title("Paired difference to noise %s, by seed" % noise_label(ref))
     fig.tight_layout()
     fig.savefig(os.path.join(out, "forest.png"), dpi=110)
     plt.close(fig)
 
     cells = [c for c in plan["cells"]]
+    # one colour per noise scale across all panels
+    colour = {ns: "C%d" % i for i, ns in enumerate(sorted({ns for c in cells for ns in c["noise"]}))}
     ncol = min(3, len(cells))
     nrow = (len(cells) + ncol - 1) // ncol
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow), squeeze=False)
     fig2, axes2 = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow), squeeze=False)
     for i, c in enumerate(cells):
         ax, ax2 = axes[i // ncol][i % ncol], axes2[i // ncol][i % ncol]
-        for j, ns in enumerate(c["noise"]):
+        for ns in c["noise"]:
             names = summary[(summary["cell"] == c["name"]) & (summary["noise"] == ns)]["name"]
             if not len(names):
                 continue
             tr = pd.concat([logs[n]["train"] for n in names]).groupby("step")["loss"].mean()
-            ax.plot(tr.index, tr.values, color="C%d" % j, lw=1,
+            ax.plot(tr.index, tr.values, color=colour[ns], lw=1,
                     label="noise %s (%d)" % (noise_label(ns), len(names)))
             cl = pd.concat([logs[n]["clusters"] for n in names])
             first, last = cl["step"].min(), cl["step"].max()
             for step, style in ((first, ":"), (last, "-")):
                 per = cl[cl["step"] == step].groupby("layer")["mean_cos"].mean()
-                ax2.plot(per.index, per.values, style, color="C%d" % j,
+                ax2.plot(per.index, per.values, style, color=colour[ns],
                          label="noise %s %s" % (noise_label(ns), "init" if step == first else "trained"))
         for a, ylab in ((ax, "training loss"), (ax2, "mean cos between tokens")):
             a.set_title(c["name"])
