@@ -277,9 +277,11 @@ static void layers_forward(const Model *m, const Activations *a, int B) {
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
         float *x = state(m, a, l), *xa = attn_state(m, a, l);
-        attention_forward(a->tmp, a->q + l * S * d, a->k + l * S * d, a->v + l * S * d,
-                          a->att + l * att_stride(m), x, p->q, p->k, p->v, B, s->n, d, s->H,
-                          s->beta);
+        float *q = a->q + l * S * d, *k = a->k + l * S * d, *v = a->v + l * S * d;
+        linear_forward(q, x, p->q, NULL, N, d, d);
+        linear_forward(k, x, p->k, NULL, N, d, d);
+        linear_forward(v, x, p->v, NULL, N, d, d);
+        attention_forward(a->tmp, a->att + l * att_stride(m), q, k, v, B, s->n, d, s->H, s->beta);
         memcpy(xa, x, sizeof(float) * Nd);
         residual_add(xa, a->tmp, s->alpha, Nd);
         rmsnorm_forward(xa, a->rstd_a + l * S, xa, N, d);
@@ -368,9 +370,13 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
                          a->g + l * S * s->M, a->gate + l * S * s->M, p->w1, p->w2, N, d, s->M);
         }
         residual_norm_backward(m, a, xa, a->rstd_a + l * S, N);
-        attention_backward(a->dx, gp->q, gp->k, gp->v, a->dq, a->dk, a->dv, a->dS, a->tmp,
-                           state(m, a, l), p->q, p->k, p->v, a->q + l * S * d, a->k + l * S * d,
-                           a->v + l * S * d, a->att + l * att_stride(m), B, s->n, d, s->H, s->beta);
+        const float *x = state(m, a, l);
+        attention_backward(a->dq, a->dk, a->dv, a->dS, a->tmp, a->q + l * S * d,
+                           a->k + l * S * d, a->v + l * S * d, a->att + l * att_stride(m), B,
+                           s->n, d, s->H, s->beta);
+        linear_backward(a->dx, gp->q, NULL, a->dq, x, p->q, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->k, NULL, a->dk, x, p->k, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->v, NULL, a->dv, x, p->v, N, d, d, LINEAR_DX_ADD);
     }
     rmsnorm_backward(a->dy, a->dx, state(m, a, 0), a->rstd0, N, d);
     embed_backward(g->embed, g->pos, a->dy, in.patches, in.tokens, B, s->n, s->in_dim, d);

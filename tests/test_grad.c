@@ -81,6 +81,38 @@ static void test_grad_rmsnorm(void) {
     free(c.x); free(c.rstd); free(c.y); free(rproj); free(dy);
 }
 
+/* ---- linear ---------------------------------------------------------------------------- */
+
+typedef struct { float *Y, *X, *W, *b; int N, in, out; } LinCtx;
+static void lin_fwd(void *p) { LinCtx *c = p; linear_forward(c->Y, c->X, c->W, c->b, c->N, c->in, c->out); }
+
+/* Gradients of Y = X W + b; dX is checked in both modes: added to what it held, or written. */
+static void check_linear(int with_bias) {
+    Rng r; rng_seed(&r, 15 + with_bias);
+    int N = 7, in = 5, out = 6;
+    LinCtx c = {xmalloc(sizeof(float) * N * out), randn(N * in, 1.0, &r), randn(in * out, 0.5, &r),
+                with_bias ? randn(out, 1.0, &r) : NULL, N, in, out};
+    float *rproj = randn(N * out, 1.0, &r), *held = randn(N * in, 1.0, &r);
+    float *dX = xmalloc(sizeof(float) * N * in), *dX_add = xmalloc(sizeof(float) * N * in);
+    float *dW = xcalloc(in * out, 4), *db = xcalloc(out, 4), *dW2 = xcalloc(in * out, 4);
+    memcpy(dX, held, sizeof(float) * N * in);      /* garbage that SET must overwrite */
+    memcpy(dX_add, held, sizeof(float) * N * in);
+    Scalar s = {lin_fwd, &c, c.Y, (size_t)N * out, rproj, NULL};
+    scalar_value(&s);
+    linear_backward(dX, dW, with_bias ? db : NULL, rproj, c.X, c.W, N, in, out, LINEAR_DX_SET);
+    linear_backward(dX_add, dW2, NULL, rproj, c.X, c.W, N, in, out, LINEAR_DX_ADD);
+    check_tensor("linear dX", c.X, N * in, dX, &s);
+    check_tensor("linear dW", c.W, in * out, dW, &s);
+    if (with_bias) check_tensor("linear db", c.b, out, db, &s);
+    for (int i = 0; i < N * in; i++) dX_add[i] -= held[i];
+    check_tensor("linear dX added", c.X, N * in, dX_add, &s);
+    float *bufs[] = {c.Y, c.X, c.W, c.b, rproj, held, dX, dX_add, dW, db, dW2};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+}
+
+static void test_grad_linear(void) { check_linear(0); }
+static void test_grad_linear_bias(void) { check_linear(1); }
+
 /* ---- attention ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -90,8 +122,11 @@ typedef struct {
 
 static void att_fwd(void *p) {
     AttCtx *c = p;
-    attention_forward(c->out, c->q, c->k, c->v, c->att, c->X, c->Wq, c->Wk, c->Wv,
-                      c->B, c->n, c->d, c->H, c->beta);
+    int N = c->B * c->n, d = c->d;
+    linear_forward(c->q, c->X, c->Wq, NULL, N, d, d);
+    linear_forward(c->k, c->X, c->Wk, NULL, N, d, d);
+    linear_forward(c->v, c->X, c->Wv, NULL, N, d, d);
+    attention_forward(c->out, c->att, c->q, c->k, c->v, c->B, c->n, d, c->H, c->beta);
 }
 
 static void check_attention(int B, int n, int d, int H, float beta, uint64_t seed) {
@@ -105,8 +140,10 @@ static void check_attention(int B, int n, int d, int H, float beta, uint64_t see
     float *dq = xmalloc(4 * Nd), *dk = xmalloc(4 * Nd), *dv = xmalloc(4 * Nd), *dS = xmalloc(4 * nn);
     Scalar s = {att_fwd, &c, c.out, Nd, rproj, NULL};
     scalar_value(&s);
-    attention_backward(dX, dWq, dWk, dWv, dq, dk, dv, dS, rproj, c.X, c.Wq, c.Wk, c.Wv,
-                       c.q, c.k, c.v, c.att, B, n, d, H, beta);
+    attention_backward(dq, dk, dv, dS, rproj, c.q, c.k, c.v, c.att, B, n, d, H, beta);
+    linear_backward(dX, dWq, NULL, dq, c.X, c.Wq, (int)N, d, d, LINEAR_DX_ADD);
+    linear_backward(dX, dWk, NULL, dk, c.X, c.Wk, (int)N, d, d, LINEAR_DX_ADD);
+    linear_backward(dX, dWv, NULL, dv, c.X, c.Wv, (int)N, d, d, LINEAR_DX_ADD);
     check_tensor("attention dX", c.X, Nd, dX, &s);
     check_tensor("attention dWq", c.Wq, dd, dWq, &s);
     check_tensor("attention dWk", c.Wk, dd, dWk, &s);
@@ -336,6 +373,8 @@ SUITE(grad_tests) = {
     {"model_forward_states_matches", test_model_forward_states_matches},
     {"grad_model_shards_agree", test_grad_model_shards_agree},
     {"grad_rmsnorm", test_grad_rmsnorm},
+    {"grad_linear", test_grad_linear},
+    {"grad_linear_bias", test_grad_linear_bias},
     {"grad_attention_one_head", test_grad_attention_one_head},
     {"grad_attention_multi_head_beta", test_grad_attention_multi_head_beta},
     {"grad_mlp", test_grad_mlp},
