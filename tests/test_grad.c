@@ -369,7 +369,59 @@ static void test_model_forward_states_matches(void) {
     model_free(&m);
 }
 
+/* ---- activation block ------------------------------------------------------------------ */
+
+typedef struct { const float *p; size_t n; } Span;
+static int span_cmp(const void *a, const void *b) {
+    const float *x = ((const Span *)a)->p, *y = ((const Span *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+/* Every array of the activation block (whole-batch view) is present with its size and no
+   two overlap; the layers' states are the model's states, and without an MLP xa is out. */
+static void check_activation_views(int M) {
+    ModelShape sh = {.d = 8, .L = 3, .H = 2, .n = 5, .in_dim = 6, .C = 3, .M = M, .beta = 1.0f, .alpha = 0.5f};
+    int B = 3;
+    Model m;
+    model_build(&m, sh, B, 2);
+    const Activations *a = &m.a;
+    size_t N = (size_t)B * sh.n, Nd = N * sh.d, NM = N * M, att = (size_t)B * sh.H * sh.n * sh.n;
+    Span sp[64];
+    int k = 0;
+    Span model_arrays[] = {{a->x, Nd * (sh.L + 1)}, {a->rstd0, N}, {a->pooled, (size_t)B * sh.d},
+                           {a->logits, (size_t)B * sh.C}, {a->probs, (size_t)B * sh.C}, {a->tmp, Nd},
+                           {a->dx, Nd}, {a->dy, Nd}, {a->dq, Nd}, {a->dk, Nd}, {a->dv, Nd},
+                           {a->dS, att}, {a->dg, NM}, {a->dh, NM}, {a->dpooled, (size_t)B * sh.d},
+                           {a->dlogits, (size_t)B * sh.C}};
+    for (size_t i = 0; i < sizeof model_arrays / sizeof *model_arrays; i++) sp[k++] = model_arrays[i];
+    for (int l = 0; l < sh.L; l++) {
+        const LayerActs *t = &a->layers[l];
+        CHECK(t->x == model_layer_states(&m, l) && t->out == model_layer_states(&m, l + 1),
+              "layer %d: x and out are states %d and %d", l, l, l + 1);
+        Span layer_arrays[] = {{t->q, Nd}, {t->k, Nd}, {t->v, Nd}, {t->att, att}, {t->rstd_a, N},
+                               {t->h, NM}, {t->g, NM}, {t->gate, NM}, {t->rstd_m, M ? N : 0},
+                               {M ? t->xa : NULL, M ? Nd : 0}};
+        for (size_t i = 0; i < sizeof layer_arrays / sizeof *layer_arrays; i++) sp[k++] = layer_arrays[i];
+        if (!M) CHECK(t->xa == t->out, "layer %d: without MLP xa is out", l);
+    }
+    int present = 0;
+    for (int i = 0; i < k; i++) {
+        int want = sp[i].n > 0;
+        CHECK((sp[i].p != NULL) == want, "array %d: %s", i, want ? "missing" : "present without MLP");
+        if (sp[i].p && sp[i].n) sp[present++] = sp[i];
+    }
+    qsort(sp, present, sizeof *sp, span_cmp);
+    for (int i = 0; i + 1 < present; i++)
+        CHECK(sp[i].p + sp[i].n <= sp[i + 1].p, "activation arrays overlap at %d", i);
+    model_free(&m);
+}
+
+static void test_activation_views_mlp(void) { check_activation_views(4); }
+static void test_activation_views_no_mlp(void) { check_activation_views(0); }
+
 SUITE(grad_tests) = {
+    {"activation_views_mlp", test_activation_views_mlp},
+    {"activation_views_no_mlp", test_activation_views_no_mlp},
     {"model_forward_states_matches", test_model_forward_states_matches},
     {"grad_model_shards_agree", test_grad_model_shards_agree},
     {"grad_rmsnorm", test_grad_rmsnorm},
