@@ -27,18 +27,28 @@ typedef struct {
 /* One named tensor of the block, for checkpoints, tests and the optimizer. */
 typedef struct { char name[32]; size_t offset; int rows, cols; } TensorInfo;
 
-/* Forward caches exactly what backward needs; sized for max_batch examples (N = B*n rows).
-   Per-layer arrays are indexed [l][row] with a stride of max_batch*n rows. */
+/* The activations of layer l for the rows of a view (N = B*n rows, B examples): pointers
+   into the activation block, like LayerParams into the parameter block. */
 typedef struct {
-    float *x;        /* (L+1, N, d) normalized token states: x[0] = X0, x[l+1] = output of layer l */
+    float *x;          /* (N, d) input state: X0 for layer 0, else the out of layer l-1 */
+    float *q, *k, *v;  /* (N, d) q = x Wq, k = x Wk, v = x Wv */
+    float *att;        /* (B, H, n, n) softmax weights */
+    float *xa;         /* (N, d) state after the attention sublayer; == out without MLP */
+    float *rstd_a;     /* (N) 1/rms of its norm */
+    float *h, *g;      /* (N, M) MLP pre-activation and gelu(h); NULL without MLP */
+    float *gate;       /* (N, M) gelu(h) = h * gate, cached for backward; NULL without MLP */
+    float *rstd_m;     /* (N) 1/rms of the MLP sublayer's norm; NULL without MLP */
+    float *out;        /* (N, d) output state */
+} LayerActs;
+
+/* Forward caches exactly what backward needs; one block sized for max_batch examples, cut
+   by a table of per-example sizes (model.c). A view (the whole batch, m->a, or a thread's
+   shard) has every pointer at its first example. */
+typedef struct {
+    float *x;        /* (L+1, N, d) normalized token states, contiguous: x[0] = X0, x[l+1] =
+                        output of layer l (the layers' x and out point into it) */
     float *rstd0;    /* (N) 1/rms of e + pos */
-    float *q, *k, *v;/* (L, N, d) */
-    float *att;      /* (L, B, H, n, n) softmax weights */
-    float *xa;       /* (L, N, d) state after the attention sublayer; aliases x[l+1] without MLP */
-    float *rstd_a;   /* (L, N) */
-    float *h, *g;    /* (L, N, M) MLP pre-activation and gelu(h); NULL without MLP */
-    float *gate;     /* (L, N, M) gelu(h) = h * gate, cached for backward */
-    float *rstd_m;   /* (L, N) */
+    LayerActs *layers; /* [L] */
     float *pooled;   /* (B, d) */
     float *logits;   /* (B, C) */
     float *probs;    /* (B, C) */
@@ -47,7 +57,7 @@ typedef struct {
     float *dx, *dy;          /* (N, d) gradient w.r.t. the current state, and before its norm */
     float *dq, *dk, *dv;     /* (N, d) */
     float *dS;               /* (B, H, n, n) */
-    float *dg, *dh;          /* (N, M) */
+    float *dg, *dh;          /* (N, M); NULL without MLP */
     float *dpooled, *dlogits;/* (B, d), (B, C) */
 } Activations;
 
@@ -61,10 +71,12 @@ typedef struct {
     int num_tensors;
     TensorInfo *tensors;   /* names of MODEL.md, in block order */
     int max_batch;
-    Activations a;
+    float *acts;           /* the activation block */
+    Activations a;         /* view of the whole block */
     int shards;            /* the batch is split into this many parts, one thread each */
     float *shard_grads[MODEL_MAX_SHARDS - 1];  /* weight gradients of shards 1.. (shard 0: grads) */
     Params gs[MODEL_MAX_SHARDS];               /* views: gs[0] = g, gs[k] into shard_grads[k-1] */
+    LayerActs *shard_layers;                   /* [shards][L]: the layers of each shard's view */
 } Model;
 
 /* alpha of MODEL.md for a residual scale: "sqrt" 1/sqrt(L), "linear" 1/L, "one" 1. */

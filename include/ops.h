@@ -10,19 +10,29 @@ void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d);
 /* dy = rstd * (dx - x * <dx, x> / d). dy may alias dx. */
 void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d);
 
-/* Multi-head attention with value matrices and no output projection, for B examples of
-   n tokens. X (B*n, d); Wq, Wk, Wv (d, d), head h = columns h*dh..(h+1)*dh-1.
-   q, k, v (B*n, d) and att (B, H, n, n) are cached; out (B*n, d) = concat_h A_h v_h. */
-void attention_forward(float *out, float *q, float *k, float *v, float *att,
-                       const float *X, const float *Wq, const float *Wk, const float *Wv,
+/* Linear layer Y (N, out) = X (N, in) W (in, out) [+ b (out) on every row]; W is stored
+   (in, out), row-major. Every dense product of the model is one: embedding, q, k, v, MLP, head. */
+void linear_forward(float *Y, const float *X, const float *W, const float *b, int N, int in,
+                    int out);
+/* What linear_backward does with dX: add (dX also collects other paths, e.g. a residual)
+   or overwrite (dX is scratch). */
+typedef enum { LINEAR_DX_SET, LINEAR_DX_ADD } LinearDx;
+/* dW (in, out) += X^T dY; db (out) += column sums of dY (db may be NULL);
+   dX (N, in) += or = dY W^T as mode says (dX NULL: not needed, W unused). */
+void linear_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
+                     const float *W, int N, int in, int out, LinearDx mode);
+
+/* Multi-head attention core, for B examples of n tokens, H heads of width dh = d / H:
+   per head, out_h (n, dh) = softmax(beta q_h k_h^T / sqrt(dh)) v_h, where head h is
+   columns h*dh..(h+1)*dh-1 of q, k, v (B*n, d). out (B*n, d) = concat_h out_h.
+   att (B, H, n, n) caches the softmax weights. (q = X Wq etc. are linear layers.) */
+void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                        int B, int n, int d, int H, float beta);
-/* Accumulates (+=) the input gradient into dX and dWq, dWk, dWv. dO (B*n, d) is the output gradient.
-   dq, dk, dv (B*n, d) and dS (B, H, n, n) are scratch. */
-void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
-                        float *dq, float *dk, float *dv, float *dS,
-                        const float *dO, const float *X, const float *Wq, const float *Wk,
-                        const float *Wv, const float *q, const float *k, const float *v,
-                        const float *att, int B, int n, int d, int H, float beta);
+/* Writes (=) dq, dk, dv (B*n, d) from dout (B*n, d), the output gradient, and the cached
+   q, k, v, att of the forward. dS (B, H, n, n) is scratch. */
+void attention_backward(float *dq, float *dk, float *dv, float *dS, const float *dout,
+                        const float *q, const float *k, const float *v, const float *att,
+                        int B, int n, int d, int H, float beta);
 
 /* tanh-GELU MLP: h = X W1 (N, M); g = gelu(h); out = g W2 (N, d). s (N, M) caches the
    gate 0.5 (1 + tanh(...)) of gelu(h) = h * s for the backward pass. */

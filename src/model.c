@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,36 +70,101 @@ static void point_params(const Model *m, Params *p, float *block) {
 
 static float *zeros(size_t n) { return xcalloc(n ? n : 1, sizeof(float)); }
 
+/* ---- Activations: one block, cut by a table of per-example sizes --------------------- */
+
+/* One array of the activation block: the view pointer it sets (a field of Activations,
+   or of LayerActs for per-layer arrays), its copies (1, L, or L+1 for the states; 0:
+   absent) and its floats per example. Copy c of a view starting at example b0 begins at
+   (c * max_batch + b0) * per_example. */
+typedef struct {
+    int per_layer;
+    size_t field;        /* offsetof in Activations or LayerActs */
+    size_t copies, per_example;
+} ActArray;
+
+#define ACT_MODEL(f) 0, offsetof(Activations, f)
+#define ACT_LAYER(f) 1, offsetof(LayerActs, f)
+#define ACT_ALIGN 16     /* floats: every array starts on a 64-byte line */
+#define ACT_MAX 32
+
+/* The table; returns its length. The layers' x and out are views of the states x. */
+static int act_table(const ModelShape *s, ActArray *t) {
+    size_t n = s->n, d = s->d, M = s->M, L = s->L, C = s->C, hnn = (size_t)s->H * n * n;
+    size_t mlp = M > 0;
+    ActArray all[] = {
+        {ACT_MODEL(x), L + 1, n * d},
+        {ACT_MODEL(rstd0), 1, n},
+        {ACT_LAYER(q), L, n * d},
+        {ACT_LAYER(k), L, n * d},
+        {ACT_LAYER(v), L, n * d},
+        {ACT_LAYER(att), L, hnn},
+        {ACT_LAYER(xa), mlp * L, n * d},     /* without MLP xa is out (set in act_view) */
+        {ACT_LAYER(rstd_a), L, n},
+        {ACT_LAYER(h), mlp * L, n * M},
+        {ACT_LAYER(g), mlp * L, n * M},
+        {ACT_LAYER(gate), mlp * L, n * M},
+        {ACT_LAYER(rstd_m), mlp * L, n},
+        {ACT_MODEL(pooled), 1, d},
+        {ACT_MODEL(logits), 1, C},
+        {ACT_MODEL(probs), 1, C},
+        {ACT_MODEL(tmp), 1, n * d},
+        {ACT_MODEL(dx), 1, n * d},
+        {ACT_MODEL(dy), 1, n * d},
+        {ACT_MODEL(dq), 1, n * d},
+        {ACT_MODEL(dk), 1, n * d},
+        {ACT_MODEL(dv), 1, n * d},
+        {ACT_MODEL(dS), 1, hnn},
+        {ACT_MODEL(dg), mlp, n * M},
+        {ACT_MODEL(dh), mlp, n * M},
+        {ACT_MODEL(dpooled), 1, d},
+        {ACT_MODEL(dlogits), 1, C},
+    };
+    int count = (int)(sizeof all / sizeof *all);
+    memcpy(t, all, sizeof all);
+    return count;
+}
+
+/* Floats of array e in the block (all copies, rounded up to the alignment). */
+static size_t act_span(const ActArray *e, size_t max_batch) {
+    size_t f = e->copies * max_batch * e->per_example;
+    return (f + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN;
+}
+
+/* Fills the view a (a->layers must hold L entries) of the examples from b0 on. */
+static void act_view(const Model *m, Activations *a, int b0) {
+    ActArray t[ACT_MAX];
+    int count = act_table(&m->s, t), L = m->s.L;
+    LayerActs *layers = a->layers;
+    memset(a, 0, sizeof *a);
+    memset(layers, 0, sizeof(LayerActs) * L);
+    a->layers = layers;
+    float *base = m->acts;
+    for (int i = 0; i < count; i++) {
+        const ActArray *e = &t[i];
+        for (size_t c = 0; c < e->copies; c++) {
+            float *p = base + (c * m->max_batch + b0) * e->per_example;
+            char *owner = e->per_layer ? (char *)&layers[c] : (char *)a;
+            if (e->per_layer || c == 0) memcpy(owner + e->field, &p, sizeof p);
+        }
+        base += act_span(e, m->max_batch);
+    }
+    size_t state = (size_t)m->max_batch * m->s.n * m->s.d;   /* floats per copy of x */
+    for (int l = 0; l < L; l++) {
+        layers[l].x = a->x + l * state;
+        layers[l].out = a->x + (l + 1) * state;
+        if (m->s.M == 0) layers[l].xa = layers[l].out;
+    }
+}
+
 static void alloc_activations(Model *m) {
-    const ModelShape *s = &m->s;
-    Activations *a = &m->a;
-    size_t B = m->max_batch, N = B * s->n, d = s->d, L = s->L, M = s->M;
-    a->x = zeros((L + 1) * N * d);
-    a->rstd0 = zeros(N);
-    a->q = zeros(L * N * d);
-    a->k = zeros(L * N * d);
-    a->v = zeros(L * N * d);
-    a->att = zeros(L * B * s->H * s->n * s->n);
-    a->xa = M > 0 ? zeros(L * N * d) : NULL;
-    a->rstd_a = zeros(L * N);
-    a->h = M > 0 ? zeros(L * N * M) : NULL;
-    a->g = M > 0 ? zeros(L * N * M) : NULL;
-    a->gate = M > 0 ? zeros(L * N * M) : NULL;
-    a->rstd_m = M > 0 ? zeros(L * N) : NULL;
-    a->pooled = zeros(B * d);
-    a->logits = zeros(B * s->C);
-    a->probs = zeros(B * s->C);
-    a->tmp = zeros(N * d);
-    a->dx = zeros(N * d);
-    a->dy = zeros(N * d);
-    a->dq = zeros(N * d);
-    a->dk = zeros(N * d);
-    a->dv = zeros(N * d);
-    a->dS = zeros(B * s->H * s->n * s->n);
-    a->dg = M > 0 ? zeros(N * M) : NULL;
-    a->dh = M > 0 ? zeros(N * M) : NULL;
-    a->dpooled = zeros(B * d);
-    a->dlogits = zeros(B * s->C);
+    ActArray t[ACT_MAX];
+    int count = act_table(&m->s, t);
+    size_t total = 0;
+    for (int i = 0; i < count; i++) total += act_span(&t[i], m->max_batch);
+    m->acts = zeros(total);
+    m->a.layers = xcalloc(m->s.L ? m->s.L : 1, sizeof(LayerActs));
+    act_view(m, &m->a, 0);
+    m->shard_layers = xcalloc((size_t)m->shards * (m->s.L ? m->s.L : 1), sizeof(LayerActs));
 }
 
 void model_build(Model *m, ModelShape s, int max_batch, int shards) {
@@ -122,11 +188,9 @@ void model_build(Model *m, ModelShape s, int max_batch, int shards) {
 }
 
 void model_free(Model *m) {
-    Activations *a = &m->a;
-    float *bufs[] = {a->x, a->rstd0, a->q, a->k, a->v, a->att, a->xa, a->rstd_a, a->h, a->g, a->gate,
-                     a->rstd_m, a->pooled, a->logits, a->probs, a->tmp, a->dx, a->dy, a->dq,
-                     a->dk, a->dv, a->dS, a->dg, a->dh, a->dpooled, a->dlogits};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    free(m->acts);
+    free(m->a.layers);
+    free(m->shard_layers);
     free(m->params);
     free(m->grads);
     free(m->w.layers);
@@ -184,60 +248,25 @@ void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean) {
     memset(m->w.head_b, 0, sizeof(float) * s->C);
 }
 
-/* ---- Forward and backward ------------------------------------------------------------ */
-
 /* ---- Forward and backward ------------------------------------------------------------
    The batch is cut into shards of consecutive examples, one per thread. A shard works on
-   its own rows of the shared activation arrays (an Activations view whose pointers start
-   at its first example) and accumulates weight gradients into its own block; the blocks
+   its own rows of the shared activation block (an Activations view from act_view whose
+   pointers start at its first example) and accumulates weight gradients into its own block; the blocks
    are summed in shard order, so a given thread count always gives the same bits. */
 
-static size_t rows_stride(const Model *m) { return (size_t)m->max_batch * m->s.n; }
-static size_t att_stride(const Model *m) { return (size_t)m->max_batch * m->s.H * m->s.n * m->s.n; }
-
-static float *state(const Model *m, const Activations *a, int l) {
-    return a->x + (size_t)l * rows_stride(m) * m->s.d;
+/* The last token states of a view: the output of layer L-1 (X0 without layers). */
+static float *last_state(const Model *m, const Activations *a) {
+    return m->s.L > 0 ? a->layers[m->s.L - 1].out : a->x;
 }
 
-/* State after the attention sublayer of layer l: its own buffer with an MLP, else x[l+1]. */
-static float *attn_state(const Model *m, const Activations *a, int l) {
-    return m->s.M > 0 ? a->xa + (size_t)l * rows_stride(m) * m->s.d : state(m, a, l + 1);
+const float *model_layer_states(const Model *m, int l) {
+    return l == 0 ? m->a.x : m->a.layers[l - 1].out;
 }
 
-const float *model_layer_states(const Model *m, int l) { return state(m, &m->a, l); }
-
-/* The view of the activations of examples b0, b0+1, ...: every array offset to row b0. */
-static Activations shard_view(const Model *m, int b0) {
-    const Activations *a = &m->a;
-    size_t r = (size_t)b0 * m->s.n, d = m->s.d, M = m->s.M, hnn = (size_t)m->s.H * m->s.n * m->s.n;
-    size_t C = m->s.C;
-    Activations v = *a;
-    v.x = a->x + r * d;
-    v.rstd0 = a->rstd0 + r;
-    v.q = a->q + r * d;
-    v.k = a->k + r * d;
-    v.v = a->v + r * d;
-    v.att = a->att + b0 * hnn;
-    v.xa = a->xa ? a->xa + r * d : NULL;
-    v.rstd_a = a->rstd_a + r;
-    v.h = a->h ? a->h + r * M : NULL;
-    v.g = a->g ? a->g + r * M : NULL;
-    v.gate = a->gate ? a->gate + r * M : NULL;
-    v.rstd_m = a->rstd_m ? a->rstd_m + r : NULL;
-    v.pooled = a->pooled + b0 * d;
-    v.logits = a->logits + b0 * C;
-    v.probs = a->probs + b0 * C;
-    v.tmp = a->tmp + r * d;
-    v.dx = a->dx + r * d;
-    v.dy = a->dy + r * d;
-    v.dq = a->dq + r * d;
-    v.dk = a->dk + r * d;
-    v.dv = a->dv + r * d;
-    v.dS = a->dS + b0 * hnn;
-    v.dg = a->dg ? a->dg + r * M : NULL;
-    v.dh = a->dh ? a->dh + r * M : NULL;
-    v.dpooled = a->dpooled + b0 * d;
-    v.dlogits = a->dlogits + b0 * C;
+/* The view of shard k, whose examples start at b0. */
+static Activations shard_view(const Model *m, int k, int b0) {
+    Activations v = {.layers = m->shard_layers + (size_t)k * m->s.L};
+    act_view(m, &v, b0);
     return v;
 }
 
@@ -269,27 +298,27 @@ static void residual_add(float *a, const float *b, float alpha, size_t count) {
     for (size_t i = 0; i < count; i++) a[i] += alpha * b[i];
 }
 
-/* The residual stack on x[0] (already set) of B examples on the view a. */
+/* The residual stack on x[0] (already set) of B examples on the view a. Layer l:
+   xa = rmsnorm(x + alpha attention(x Wq, x Wk, x Wv)); out = rmsnorm(xa + alpha mlp(xa)). */
 static void layers_forward(const Model *m, const Activations *a, int B) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
-    size_t S = rows_stride(m), Nd = (size_t)N * d;
+    size_t Nd = (size_t)N * d;
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
-        float *x = state(m, a, l), *xa = attn_state(m, a, l);
-        attention_forward(a->tmp, a->q + l * S * d, a->k + l * S * d, a->v + l * S * d,
-                          a->att + l * att_stride(m), x, p->q, p->k, p->v, B, s->n, d, s->H,
-                          s->beta);
-        memcpy(xa, x, sizeof(float) * Nd);
-        residual_add(xa, a->tmp, s->alpha, Nd);
-        rmsnorm_forward(xa, a->rstd_a + l * S, xa, N, d);
+        const LayerActs *t = &a->layers[l];
+        linear_forward(t->q, t->x, p->q, NULL, N, d, d);
+        linear_forward(t->k, t->x, p->k, NULL, N, d, d);
+        linear_forward(t->v, t->x, p->v, NULL, N, d, d);
+        attention_forward(a->tmp, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
+        memcpy(t->xa, t->x, sizeof(float) * Nd);
+        residual_add(t->xa, a->tmp, s->alpha, Nd);
+        rmsnorm_forward(t->xa, t->rstd_a, t->xa, N, d);
         if (s->M > 0) {
-            float *out = state(m, a, l + 1);
-            mlp_forward(a->tmp, a->h + l * S * s->M, a->g + l * S * s->M,
-                        a->gate + l * S * s->M, xa, p->w1, p->w2, N, d, s->M);
-            memcpy(out, xa, sizeof(float) * Nd);
-            residual_add(out, a->tmp, s->alpha, Nd);
-            rmsnorm_forward(out, a->rstd_m + l * S, out, N, d);
+            mlp_forward(a->tmp, t->h, t->g, t->gate, t->xa, p->w1, p->w2, N, d, s->M);
+            memcpy(t->out, t->xa, sizeof(float) * Nd);
+            residual_add(t->out, a->tmp, s->alpha, Nd);
+            rmsnorm_forward(t->out, t->rstd_m, t->out, N, d);
         }
     }
 }
@@ -300,14 +329,14 @@ static double forward_shard(const Model *m, const Activations *a, Inputs in, int
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
     if (in.states) {
-        memcpy(state(m, a, 0), in.states, sizeof(float) * N * d);
+        memcpy(a->x, in.states, sizeof(float) * N * d);
         layers_forward(m, a, B);
         return 0.0;
     }
-    embed_forward(state(m, a, 0), in.patches, in.tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
-    rmsnorm_forward(state(m, a, 0), a->rstd0, state(m, a, 0), N, d);
+    embed_forward(a->x, in.patches, in.tokens, m->w.embed, m->w.pos, B, s->n, s->in_dim, d);
+    rmsnorm_forward(a->x, a->rstd0, a->x, N, d);
     layers_forward(m, a, B);
-    head_forward(a->logits, a->pooled, state(m, a, s->L), m->w.head_w, m->w.head_b, B, s->n, d, s->C);
+    head_forward(a->logits, a->pooled, last_state(m, a), m->w.head_w, m->w.head_b, B, s->n, d, s->C);
     return crossentropy_forward(a->probs, a->logits, in.labels, B, s->C);
 }
 
@@ -321,7 +350,7 @@ static double forward_batch(Model *m, Inputs in, int B) {
         int b0, b1;
         shard_range(B, K, k, &b0, &b1);
         if (b1 == b0) continue;
-        Activations a = shard_view(m, b0);
+        Activations a = shard_view(m, k, b0);
         loss[k] = forward_shard(m, &a, shard_inputs(m, in, b0), b1 - b0) * (b1 - b0);
     }
     double total = 0.0;
@@ -354,25 +383,27 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
                            int B, int B_total) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
-    size_t S = rows_stride(m);
     crossentropy_backward(a->dlogits, a->probs, in.labels, B, s->C, B_total);
     head_backward(a->dx, g->head_w, g->head_b, a->dpooled, a->dlogits, a->pooled,
                   m->w.head_w, B, s->n, d, s->C);
     for (int l = s->L - 1; l >= 0; l--) {
         const LayerParams *p = &m->w.layers[l];
         const LayerParams *gp = &g->layers[l];
-        float *xa = attn_state(m, a, l);
+        const LayerActs *t = &a->layers[l];
         if (s->M > 0) {
-            residual_norm_backward(m, a, state(m, a, l + 1), a->rstd_m + l * S, N);
-            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, xa, a->h + l * S * s->M,
-                         a->g + l * S * s->M, a->gate + l * S * s->M, p->w1, p->w2, N, d, s->M);
+            residual_norm_backward(m, a, t->out, t->rstd_m, N);
+            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, t->xa, t->h, t->g,
+                         t->gate, p->w1, p->w2, N, d, s->M);
         }
-        residual_norm_backward(m, a, xa, a->rstd_a + l * S, N);
-        attention_backward(a->dx, gp->q, gp->k, gp->v, a->dq, a->dk, a->dv, a->dS, a->tmp,
-                           state(m, a, l), p->q, p->k, p->v, a->q + l * S * d, a->k + l * S * d,
-                           a->v + l * S * d, a->att + l * att_stride(m), B, s->n, d, s->H, s->beta);
+        residual_norm_backward(m, a, t->xa, t->rstd_a, N);
+        /* attention's core gives dq, dk, dv; each projection adds its part to dx */
+        attention_backward(a->dq, a->dk, a->dv, a->dS, a->tmp, t->q, t->k, t->v, t->att, B,
+                           s->n, d, s->H, s->beta);
+        linear_backward(a->dx, gp->q, NULL, a->dq, t->x, p->q, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->k, NULL, a->dk, t->x, p->k, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->v, NULL, a->dv, t->x, p->v, N, d, d, LINEAR_DX_ADD);
     }
-    rmsnorm_backward(a->dy, a->dx, state(m, a, 0), a->rstd0, N, d);
+    rmsnorm_backward(a->dy, a->dx, a->x, a->rstd0, N, d);
     embed_backward(g->embed, g->pos, a->dy, in.patches, in.tokens, B, s->n, s->in_dim, d);
 }
 
@@ -388,7 +419,7 @@ void model_backward(Model *m, const float *patches, const int32_t *tokens,
             shard_range(B, K, k, &b0, &b1);
             if (k > 0) memset(m->shard_grads[k - 1], 0, sizeof(float) * m->num_params);
             if (b1 == b0) continue;
-            Activations a = shard_view(m, b0);
+            Activations a = shard_view(m, k, b0);
             backward_shard(m, &a, &m->gs[k], shard_inputs(m, in, b0), b1 - b0, B);
         }
         /* grads += shard 1 + shard 2 + ..., each element in shard order */

@@ -1,5 +1,6 @@
-/* Forward and backward of every layer of MODEL.md. Every matrix product is a cblas_sgemm;
-   the loops here are the element-wise parts. Reductions over a row use double. */
+/* Forward and backward of every layer of MODEL.md. Every dense product X W is a
+   linear_forward/linear_backward; attention's per-head products are the only other
+   cblas_sgemm calls. The loops are the element-wise parts. Reductions over a row use double. */
 #include "ops.h"
 
 #include <cblas.h>
@@ -49,7 +50,28 @@ void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *r
     }
 }
 
-/* ---- Attention ----------------------------------------------------------------------- */
+/* ---- Linear layer --------------------------------------------------------------------- */
+
+void linear_forward(float *Y, const float *X, const float *W, const float *b, int N, int in,
+                    int out) {
+    /* With a bias the rows start as b and the product is added (beta 1), else written. */
+    if (b)
+        for (int r = 0; r < N; r++) memcpy(Y + (size_t)r * out, b, sizeof(float) * out);
+    gemm(0, 0, N, out, in, 1.0f, X, in, W, out, b ? 1.0f : 0.0f, Y, out);    /* Y = X W */
+}
+
+/* Y = X W + b gives dW = X^T dY, db = sum over rows of dY, dX = dY W^T. */
+void linear_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
+                     const float *W, int N, int in, int out, LinearDx mode) {
+    gemm(1, 0, in, out, N, 1.0f, X, in, dY, out, 1.0f, dW, out);             /* dW += X^T dY */
+    if (db)
+        for (int r = 0; r < N; r++)
+            for (int c = 0; c < out; c++) db[c] += dY[(size_t)r * out + c];
+    if (dX)                                                                    /* dX (+)= dY W^T */
+        gemm(0, 1, N, in, out, 1.0f, dY, out, W, out, mode == LINEAR_DX_ADD ? 1.0f : 0.0f, dX, in);
+}
+
+/* ---- Attention core ------------------------------------------------------------------- */
 
 static void softmax_rows(float *S, int rows, int cols) {
     for (int i = 0; i < rows; i++) {
@@ -66,43 +88,44 @@ static void softmax_rows(float *S, int rows, int cols) {
     }
 }
 
-void attention_forward(float *out, float *q, float *k, float *v, float *att,
-                       const float *X, const float *Wq, const float *Wk, const float *Wv,
+/* Head h of example b is the (n, dh) block at row b*n, column h*dh of a (B*n, d) array:
+   the heads are read in place with leading dimension d, never copied. */
+static size_t head_offset(int b, int h, int n, int d, int dh) {
+    return (size_t)b * n * d + (size_t)h * dh;
+}
+
+void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                        int B, int n, int d, int H, float beta) {
-    int N = B * n, dh = d / H;
+    int dh = d / H;
     float scale = beta / sqrtf((float)dh);
-    gemm(0, 0, N, d, d, 1.0f, X, d, Wq, d, 0.0f, q, d);   /* q = X Wq  (N, d) */
-    gemm(0, 0, N, d, d, 1.0f, X, d, Wk, d, 0.0f, k, d);
-    gemm(0, 0, N, d, d, 1.0f, X, d, Wv, d, 0.0f, v, d);
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
-            size_t off = (size_t)b * n * d + (size_t)h * dh;   /* head h of example b */
-            float *A = att + ((size_t)b * H + h) * n * n;          /* (n, n) */
-            gemm(0, 1, n, n, dh, scale, q + off, d, k + off, d, 0.0f, A, n); /* S = s q k^T */
-            softmax_rows(A, n, n);
-            gemm(0, 0, n, dh, n, 1.0f, A, n, v + off, d, 0.0f, out + off, d); /* O = A v */
+            size_t off = head_offset(b, h, n, d, dh);
+            float *A = att + ((size_t)b * H + h) * n * n;                        /* (n, n) */
+            gemm(0, 1, n, n, dh, scale, q + off, d, k + off, d, 0.0f, A, n);    /* S = s q k^T */
+            softmax_rows(A, n, n);                                              /* A = softmax(S) */
+            gemm(0, 0, n, dh, n, 1.0f, A, n, v + off, d, 0.0f, out + off, d);   /* O = A v */
         }
     }
 }
 
-/* With O = A v, A = softmax(S), S = s q k^T:
-   dA = dO v^T, dv = A^T dO, dS = A * (dA - rowsum(dA * A)), dq = s dS k, dk = s dS^T q;
-   then q = X Wq etc. give dWq = X^T dq and dX = dq Wq^T + dk Wk^T + dv Wv^T. */
-void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
-                        float *dq, float *dk, float *dv, float *dS,
-                        const float *dO, const float *X, const float *Wq, const float *Wk,
-                        const float *Wv, const float *q, const float *k, const float *v,
-                        const float *att, int B, int n, int d, int H, float beta) {
-    int N = B * n, dh = d / H;
+/* Per head, with O = A v, A = softmax(S) row-wise, S = s q k^T, s = beta / sqrt(dh):
+     dA = dO v^T                 dv = A^T dO
+     dS = A * (dA - rowsum(dA * A))          (softmax backward; * element-wise)
+     dq = s dS k                 dk = s dS^T q                                             */
+void attention_backward(float *dq, float *dk, float *dv, float *dS, const float *dout,
+                        const float *q, const float *k, const float *v, const float *att,
+                        int B, int n, int d, int H, float beta) {
+    int dh = d / H;
     float scale = beta / sqrtf((float)dh);
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
-            size_t off = (size_t)b * n * d + (size_t)h * dh;
-            const float *A = att + ((size_t)b * H + h) * n * n;
-            float *G = dS + ((size_t)b * H + h) * n * n;
-            gemm(0, 1, n, n, dh, 1.0f, dO + off, d, v + off, d, 0.0f, G, n);    /* dA */
-            gemm(1, 0, n, dh, n, 1.0f, A, n, dO + off, d, 0.0f, dv + off, d);  /* dv */
-            for (int i = 0; i < n; i++) {            /* softmax backward, row by row */
+            size_t off = head_offset(b, h, n, d, dh);
+            const float *A = att + ((size_t)b * H + h) * n * n;                 /* (n, n) */
+            float *G = dS + ((size_t)b * H + h) * n * n;                        /* (n, n) */
+            gemm(0, 1, n, n, dh, 1.0f, dout + off, d, v + off, d, 0.0f, G, n);  /* G = dA */
+            gemm(1, 0, n, dh, n, 1.0f, A, n, dout + off, d, 0.0f, dv + off, d); /* dv */
+            for (int i = 0; i < n; i++) {                                       /* G = dS */
                 float *g = G + (size_t)i * n;
                 const float *a = A + (size_t)i * n;
                 double dot = 0.0;
@@ -113,12 +136,6 @@ void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
             gemm(1, 0, n, dh, n, scale, G, n, q + off, d, 0.0f, dk + off, d);  /* dk */
         }
     }
-    gemm(1, 0, d, d, N, 1.0f, X, d, dq, d, 1.0f, dWq, d);
-    gemm(1, 0, d, d, N, 1.0f, X, d, dk, d, 1.0f, dWk, d);
-    gemm(1, 0, d, d, N, 1.0f, X, d, dv, d, 1.0f, dWv, d);
-    gemm(0, 1, N, d, d, 1.0f, dq, d, Wq, d, 1.0f, dX, d);
-    gemm(0, 1, N, d, d, 1.0f, dk, d, Wk, d, 1.0f, dX, d);
-    gemm(0, 1, N, d, d, 1.0f, dv, d, Wv, d, 1.0f, dX, d);
 }
 
 /* ---- MLP with tanh-GELU --------------------------------------------------------------
@@ -132,27 +149,25 @@ void attention_backward(float *dX, float *dWq, float *dWk, float *dWv,
 
 void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
                  const float *W2, int N, int d, int M) {
-    gemm(0, 0, N, M, d, 1.0f, X, d, W1, M, 0.0f, h, M);        /* h = X W1 (N, M) */
+    linear_forward(h, X, W1, NULL, N, d, M);                    /* h = X W1 (N, M) */
     for (size_t i = 0; i < (size_t)N * M; i++) {
         float x = h[i], u = GELU_C * (x + GELU_A * x * x * x);
         s[i] = 1.0f / (1.0f + expf(-2.0f * u));
         g[i] = x * s[i];
     }
-    gemm(0, 0, N, d, M, 1.0f, g, M, W2, d, 0.0f, out, d);      /* out = g W2 (N, d) */
+    linear_forward(out, g, W2, NULL, N, M, d);                  /* out = g W2 (N, d) */
 }
 
 void mlp_backward(float *dX, float *dW1, float *dW2, float *dg, float *dh,
                   const float *dout, const float *X, const float *h, const float *g,
                   const float *s, const float *W1, const float *W2, int N, int d, int M) {
-    gemm(1, 0, M, d, N, 1.0f, g, M, dout, d, 1.0f, dW2, d);    /* dW2 += g^T dout */
-    gemm(0, 1, N, M, d, 1.0f, dout, d, W2, d, 0.0f, dg, M);    /* dg = dout W2^T */
+    linear_backward(dg, dW2, NULL, dout, g, W2, N, M, d, LINEAR_DX_SET);  /* dg (N, M) */
     for (size_t i = 0; i < (size_t)N * M; i++) {
         float x = h[i], si = s[i];
         float grad = si + x * 2.0f * si * (1.0f - si) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
         dh[i] = dg[i] * grad;
     }
-    gemm(1, 0, d, M, N, 1.0f, X, d, dh, M, 1.0f, dW1, M);      /* dW1 += X^T dh */
-    gemm(0, 1, N, d, M, 1.0f, dh, M, W1, M, 1.0f, dX, d);      /* dX += dh W1^T */
+    linear_backward(dX, dW1, NULL, dh, X, W1, N, d, M, LINEAR_DX_ADD);    /* dX (N, d) */
 }
 
 /* ---- Embedding, pooling, head, loss -------------------------------------------------- */
@@ -160,7 +175,7 @@ void mlp_backward(float *dX, float *dW1, float *dW2, float *dg, float *dh,
 void embed_forward(float *out, const float *patches, const int32_t *tokens, const float *We,
                    const float *pos, int B, int n, int in_dim, int d) {
     if (patches) {
-        gemm(0, 0, B * n, d, in_dim, 1.0f, patches, in_dim, We, d, 0.0f, out, d);
+        linear_forward(out, patches, We, NULL, B * n, in_dim, d);
     } else {
         for (int t = 0; t < B * n; t++)
             memcpy(out + (size_t)t * d, We + (size_t)tokens[t] * d, sizeof(float) * d);
@@ -175,8 +190,8 @@ void embed_forward(float *out, const float *patches, const int32_t *tokens, cons
 
 void embed_backward(float *dWe, float *dpos, const float *dout, const float *patches,
                     const int32_t *tokens, int B, int n, int in_dim, int d) {
-    if (patches) {
-        gemm(1, 0, in_dim, d, B * n, 1.0f, patches, in_dim, dout, d, 1.0f, dWe, d);
+    if (patches) {   /* the patches are data: no input gradient */
+        linear_backward(NULL, dWe, NULL, dout, patches, NULL, B * n, in_dim, d, LINEAR_DX_SET);
     } else {
         for (int t = 0; t < B * n; t++) {
             float *row = dWe + (size_t)tokens[t] * d;
@@ -200,16 +215,12 @@ void head_forward(float *logits, float *pooled, const float *X, const float *Wc,
             for (int i = 0; i < n; i++) s += X[((size_t)b * n + i) * d + j];
             pooled[(size_t)b * d + j] = (float)(s / n);
         }
-    for (int b = 0; b < B; b++) memcpy(logits + (size_t)b * C, bc, sizeof(float) * C);
-    gemm(0, 0, B, C, d, 1.0f, pooled, d, Wc, C, 1.0f, logits, C);
+    linear_forward(logits, pooled, Wc, bc, B, d, C);
 }
 
 void head_backward(float *dX, float *dWc, float *dbc, float *dpooled, const float *dlogits,
                    const float *pooled, const float *Wc, int B, int n, int d, int C) {
-    gemm(1, 0, d, C, B, 1.0f, pooled, d, dlogits, C, 1.0f, dWc, C);
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) dbc[c] += dlogits[(size_t)b * C + c];
-    gemm(0, 1, B, d, C, 1.0f, dlogits, C, Wc, C, 0.0f, dpooled, d);
+    linear_backward(dpooled, dWc, dbc, dlogits, pooled, Wc, B, d, C, LINEAR_DX_SET);
     for (int b = 0; b < B; b++)
         for (int i = 0; i < n; i++)
             for (int j = 0; j < d; j++)

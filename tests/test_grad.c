@@ -81,6 +81,38 @@ static void test_grad_rmsnorm(void) {
     free(c.x); free(c.rstd); free(c.y); free(rproj); free(dy);
 }
 
+/* ---- linear ---------------------------------------------------------------------------- */
+
+typedef struct { float *Y, *X, *W, *b; int N, in, out; } LinCtx;
+static void lin_fwd(void *p) { LinCtx *c = p; linear_forward(c->Y, c->X, c->W, c->b, c->N, c->in, c->out); }
+
+/* Gradients of Y = X W + b; dX is checked in both modes: added to what it held, or written. */
+static void check_linear(int with_bias) {
+    Rng r; rng_seed(&r, 15 + with_bias);
+    int N = 7, in = 5, out = 6;
+    LinCtx c = {xmalloc(sizeof(float) * N * out), randn(N * in, 1.0, &r), randn(in * out, 0.5, &r),
+                with_bias ? randn(out, 1.0, &r) : NULL, N, in, out};
+    float *rproj = randn(N * out, 1.0, &r), *held = randn(N * in, 1.0, &r);
+    float *dX = xmalloc(sizeof(float) * N * in), *dX_add = xmalloc(sizeof(float) * N * in);
+    float *dW = xcalloc(in * out, 4), *db = xcalloc(out, 4), *dW2 = xcalloc(in * out, 4);
+    memcpy(dX, held, sizeof(float) * N * in);      /* garbage that SET must overwrite */
+    memcpy(dX_add, held, sizeof(float) * N * in);
+    Scalar s = {lin_fwd, &c, c.Y, (size_t)N * out, rproj, NULL};
+    scalar_value(&s);
+    linear_backward(dX, dW, with_bias ? db : NULL, rproj, c.X, c.W, N, in, out, LINEAR_DX_SET);
+    linear_backward(dX_add, dW2, NULL, rproj, c.X, c.W, N, in, out, LINEAR_DX_ADD);
+    check_tensor("linear dX", c.X, N * in, dX, &s);
+    check_tensor("linear dW", c.W, in * out, dW, &s);
+    if (with_bias) check_tensor("linear db", c.b, out, db, &s);
+    for (int i = 0; i < N * in; i++) dX_add[i] -= held[i];
+    check_tensor("linear dX added", c.X, N * in, dX_add, &s);
+    float *bufs[] = {c.Y, c.X, c.W, c.b, rproj, held, dX, dX_add, dW, db, dW2};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+}
+
+static void test_grad_linear(void) { check_linear(0); }
+static void test_grad_linear_bias(void) { check_linear(1); }
+
 /* ---- attention ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -90,8 +122,11 @@ typedef struct {
 
 static void att_fwd(void *p) {
     AttCtx *c = p;
-    attention_forward(c->out, c->q, c->k, c->v, c->att, c->X, c->Wq, c->Wk, c->Wv,
-                      c->B, c->n, c->d, c->H, c->beta);
+    int N = c->B * c->n, d = c->d;
+    linear_forward(c->q, c->X, c->Wq, NULL, N, d, d);
+    linear_forward(c->k, c->X, c->Wk, NULL, N, d, d);
+    linear_forward(c->v, c->X, c->Wv, NULL, N, d, d);
+    attention_forward(c->out, c->att, c->q, c->k, c->v, c->B, c->n, d, c->H, c->beta);
 }
 
 static void check_attention(int B, int n, int d, int H, float beta, uint64_t seed) {
@@ -105,8 +140,10 @@ static void check_attention(int B, int n, int d, int H, float beta, uint64_t see
     float *dq = xmalloc(4 * Nd), *dk = xmalloc(4 * Nd), *dv = xmalloc(4 * Nd), *dS = xmalloc(4 * nn);
     Scalar s = {att_fwd, &c, c.out, Nd, rproj, NULL};
     scalar_value(&s);
-    attention_backward(dX, dWq, dWk, dWv, dq, dk, dv, dS, rproj, c.X, c.Wq, c.Wk, c.Wv,
-                       c.q, c.k, c.v, c.att, B, n, d, H, beta);
+    attention_backward(dq, dk, dv, dS, rproj, c.q, c.k, c.v, c.att, B, n, d, H, beta);
+    linear_backward(dX, dWq, NULL, dq, c.X, c.Wq, (int)N, d, d, LINEAR_DX_ADD);
+    linear_backward(dX, dWk, NULL, dk, c.X, c.Wk, (int)N, d, d, LINEAR_DX_ADD);
+    linear_backward(dX, dWv, NULL, dv, c.X, c.Wv, (int)N, d, d, LINEAR_DX_ADD);
     check_tensor("attention dX", c.X, Nd, dX, &s);
     check_tensor("attention dWq", c.Wq, dd, dWq, &s);
     check_tensor("attention dWk", c.Wk, dd, dWk, &s);
@@ -332,10 +369,64 @@ static void test_model_forward_states_matches(void) {
     model_free(&m);
 }
 
+/* ---- activation block ------------------------------------------------------------------ */
+
+typedef struct { const float *p; size_t n; } Span;
+static int span_cmp(const void *a, const void *b) {
+    const float *x = ((const Span *)a)->p, *y = ((const Span *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+/* Every array of the activation block (whole-batch view) is present with its size and no
+   two overlap; the layers' states are the model's states, and without an MLP xa is out. */
+static void check_activation_views(int M) {
+    ModelShape sh = {.d = 8, .L = 3, .H = 2, .n = 5, .in_dim = 6, .C = 3, .M = M, .beta = 1.0f, .alpha = 0.5f};
+    int B = 3;
+    Model m;
+    model_build(&m, sh, B, 2);
+    const Activations *a = &m.a;
+    size_t N = (size_t)B * sh.n, Nd = N * sh.d, NM = N * M, att = (size_t)B * sh.H * sh.n * sh.n;
+    Span sp[64];
+    int k = 0;
+    Span model_arrays[] = {{a->x, Nd * (sh.L + 1)}, {a->rstd0, N}, {a->pooled, (size_t)B * sh.d},
+                           {a->logits, (size_t)B * sh.C}, {a->probs, (size_t)B * sh.C}, {a->tmp, Nd},
+                           {a->dx, Nd}, {a->dy, Nd}, {a->dq, Nd}, {a->dk, Nd}, {a->dv, Nd},
+                           {a->dS, att}, {a->dg, NM}, {a->dh, NM}, {a->dpooled, (size_t)B * sh.d},
+                           {a->dlogits, (size_t)B * sh.C}};
+    for (size_t i = 0; i < sizeof model_arrays / sizeof *model_arrays; i++) sp[k++] = model_arrays[i];
+    for (int l = 0; l < sh.L; l++) {
+        const LayerActs *t = &a->layers[l];
+        CHECK(t->x == model_layer_states(&m, l) && t->out == model_layer_states(&m, l + 1),
+              "layer %d: x and out are states %d and %d", l, l, l + 1);
+        Span layer_arrays[] = {{t->q, Nd}, {t->k, Nd}, {t->v, Nd}, {t->att, att}, {t->rstd_a, N},
+                               {t->h, NM}, {t->g, NM}, {t->gate, NM}, {t->rstd_m, M ? N : 0},
+                               {M ? t->xa : NULL, M ? Nd : 0}};
+        for (size_t i = 0; i < sizeof layer_arrays / sizeof *layer_arrays; i++) sp[k++] = layer_arrays[i];
+        if (!M) CHECK(t->xa == t->out, "layer %d: without MLP xa is out", l);
+    }
+    int present = 0;
+    for (int i = 0; i < k; i++) {
+        int want = sp[i].n > 0;
+        CHECK((sp[i].p != NULL) == want, "array %d: %s", i, want ? "missing" : "present without MLP");
+        if (sp[i].p && sp[i].n) sp[present++] = sp[i];
+    }
+    qsort(sp, present, sizeof *sp, span_cmp);
+    for (int i = 0; i + 1 < present; i++)
+        CHECK(sp[i].p + sp[i].n <= sp[i + 1].p, "activation arrays overlap at %d", i);
+    model_free(&m);
+}
+
+static void test_activation_views_mlp(void) { check_activation_views(4); }
+static void test_activation_views_no_mlp(void) { check_activation_views(0); }
+
 SUITE(grad_tests) = {
+    {"activation_views_mlp", test_activation_views_mlp},
+    {"activation_views_no_mlp", test_activation_views_no_mlp},
     {"model_forward_states_matches", test_model_forward_states_matches},
     {"grad_model_shards_agree", test_grad_model_shards_agree},
     {"grad_rmsnorm", test_grad_rmsnorm},
+    {"grad_linear", test_grad_linear},
+    {"grad_linear_bias", test_grad_linear_bias},
     {"grad_attention_one_head", test_grad_attention_one_head},
     {"grad_attention_multi_head_beta", test_grad_attention_multi_head_beta},
     {"grad_mlp", test_grad_mlp},
