@@ -42,11 +42,7 @@ typedef struct {
     char residual_scale[16];
     int draws, batch;
     double delta;
-    long seed;
-    int threads;
-    char name[256], run_dir[1024];
-    int force;
-    unsigned char given[32];
+    SimRun run;
 } DepthSettings;
 
 #define F(field) OPTION_FIELD(DepthSettings, field)
@@ -72,7 +68,7 @@ static const Option OPTIONS[] = {
     SIM_RUN_OPTIONS(DepthSettings, "depth"),
 };
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
-_Static_assert(NUM_OPTIONS <= (int)sizeof(((DepthSettings *)0)->given), "DepthSettings.given is too small");
+_Static_assert(NUM_OPTIONS <= (int)sizeof(((DepthSettings *)0)->run.given), "DepthSettings.given is too small");
 
 /* The simulation: settings, shape, data, and every draw's per-layer metrics. */
 typedef struct {
@@ -86,8 +82,6 @@ typedef struct {
                              average, and the sum of squared deviations from it */
     double seconds;
 } Depth;
-
-static int usage_error(const char *msg) { return sim_usage_error("depth", msg); }
 
 static void help(FILE *out) {
     fprintf(out,
@@ -107,7 +101,7 @@ static void help(FILE *out) {
 
 static int given(const DepthSettings *c, const char *flag) {
     const Option *o = options_find(OPTIONS, NUM_OPTIONS, flag);
-    return o ? c->given[o - OPTIONS] : 0;
+    return o ? c->run.given[o - OPTIONS] : 0;
 }
 
 /* The model's shape from the flags (and the data); 2 with a reason for bad combinations. */
@@ -153,13 +147,20 @@ static int load_tokens(Depth *D, char *err, size_t errlen) {
         s->in_dim = c->patch * c->patch * D->test.channels;
     } else {
         if (data_synthetic(&D->train, &D->test, c->tokens, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
-                           (uint64_t)c->seed, err, errlen) != 0)
+                           (uint64_t)c->run.seed, err, errlen) != 0)
             return 1;
         s->tokens_input = 1;
         s->in_dim = c->vocab;
     }
     s->C = D->test.num_classes;
     return 0;
+}
+
+/* The shape (2 with a reason for bad flags), then the data (1 with a reason). */
+static int resolve(void *sim, char *err, size_t errlen) {
+    Depth *D = sim;
+    if (resolve_shape(D, err, errlen) != 0) return 2;
+    return load_tokens(D, err, errlen);
 }
 
 static void metrics_row(double *out, const ClusterMetrics *m) {
@@ -205,7 +206,7 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     Model *m = &w->model;
     int B = c->batch;
     Rng r;
-    rng_seed_stream(&r, (uint64_t)c->seed, DRAW_STREAM + (uint64_t)k);
+    rng_seed_stream(&r, (uint64_t)c->run.seed, DRAW_STREAM + (uint64_t)k);
     model_init(m, rng_next(&r), (float)c->noise_scale, (float)c->value_mean);
     if (!D->dataset) {
         sim_sphere_tokens(w->states, B * s->n, s->d, &r);
@@ -386,43 +387,45 @@ static void print_summary(const Depth *D) {
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-int sim_depth_main(int argc, char **argv) {
-    static Depth D;
-    DepthSettings *c = &D.cfg;
-    char err[2048];
-    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 2, err, sizeof err);
-    if (rc == OPTIONS_HELP) return help(stdout), 0;
-    if (rc != OPTIONS_OK) return usage_error(err);
-    if (resolve_shape(&D, err, sizeof err) != 0) return usage_error(err);
-    if (load_tokens(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
-    if ((rc = sim_setup_run("depth", c->name, c->run_dir, c->force, D.dir, sizeof D.dir)) != 0)
-        return rc;
-    if (c->force) {   /* an earlier run's results must not survive a failed step of this one */
+/* Once the run directory exists: no earlier results, the thread count, config.json. */
+static int prepare(void *sim, char *err, size_t errlen) {
+    Depth *D = sim;
+    if (D->cfg.run.force) {   /* an earlier run's results must not survive a failed step of this one */
         const char *old[] = {"depth.csv", "depth.png", "summary.json"};
         char path[1200];
         for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
-            snprintf(path, sizeof path, "%s/%s", D.dir, old[i]);
+            snprintf(path, sizeof path, "%s/%s", D->dir, old[i]);
             remove(path);
         }
     }
-    D.threads = threads_or_cores(c->threads);
-    if (D.threads > c->draws) D.threads = c->draws;
+    if (D->threads > D->cfg.draws) D->threads = D->cfg.draws;
     openblas_set_num_threads(1);   /* parallel over draws; one single-threaded sgemm each */
-    if (write_config(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    return write_config(D, err, errlen);
+}
 
-    const ModelShape *s = &D.shape;
+static int run(void *sim) {
+    Depth *D = sim;
+    const DepthSettings *c = &D->cfg;
+    const ModelShape *s = &D->shape;
+    char err[2048];
     fprintf(stderr, "simulate depth: %s, %s tokens: n %d, d %d, L %d, H %d, alpha %g, noise-scale %g, "
-            "value-mean %g; %d draws x %d, %d threads\n", D.dir, c->tokens, s->n, s->d, s->L,
-            s->H, s->alpha, c->noise_scale, c->value_mean, c->draws, c->batch, D.threads);
-    run_draws(&D);
-    if (write_csv(&D, err, sizeof err) != 0 || write_summary(&D, err, sizeof err) != 0)
+            "value-mean %g; %d draws x %d, %d threads\n", D->dir, c->tokens, s->n, s->d, s->L,
+            s->H, s->alpha, c->noise_scale, c->value_mean, c->draws, c->batch, D->threads);
+    run_draws(D);
+    if (write_csv(D, err, sizeof err) != 0 || write_summary(D, err, sizeof err) != 0)
         return fprintf(stderr, "simulate: %s\n", err), 1;
-    if (write_plot(&D, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
-    print_summary(&D);
-    fprintf(stderr, "done: %s (depth.csv, depth.png)\n", D.dir);
-    free(D.mean);
-    free(D.m2);
-    data_free(&D.train);
-    data_free(&D.test);
+    if (write_plot(D, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
+    print_summary(D);
+    fprintf(stderr, "done: %s (depth.csv, depth.png)\n", D->dir);
+    free(D->mean);
+    free(D->m2);
+    data_free(&D->train);
+    data_free(&D->test);
     return 0;
+}
+
+int sim_depth_main(int argc, char **argv) {
+    static const SimCommand CMD = {"depth", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static Depth D;
+    return sim_main(&CMD, &D, &D.cfg, &D.cfg.run, D.dir, sizeof D.dir, &D.threads, argc, argv);
 }
