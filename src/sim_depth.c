@@ -17,6 +17,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "model.h"
+#include "model_options.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
@@ -53,15 +54,9 @@ static const Option OPTIONS[] = {
     {"data-dir", "/usr/share/datasets/fashion-mnist", "fashion-mnist: directory of the IDX files", T_STRING, F(data_dir), 0, 0, NULL, 1, 0},
     {"patch", "7", "fashion-mnist: patch side p (must divide 28)", T_INT, F(patch), 1, 28, NULL, 1, 0},
     {"vocab", "8", "repeat, majority: number of symbols", T_INT, F(vocab), 2, 65536, NULL, 1, 0},
-    {"d", "64", "model width", T_INT, F(d), 1, 65536, NULL, 1, 0},
-    {"layers", "64", "number of layers L", T_INT, F(layers), 1, 100000, NULL, 1, 0},
-    {"heads", "1", "attention heads (must divide d)", T_INT, F(heads), 1, 65536, NULL, 1, 0},
-    {"mlp", "0", "MLP width M after each attention (0 = no MLP)", T_INT, F(mlp), 0, 1e6, NULL, 1, 0},
-    {"beta", "1", "attention inverse temperature", T_DOUBLE, F(beta), 0, 1e6, NULL, 1, 0},
-    {"residual-scale", "sqrt", "alpha: sqrt = 1/sqrt(L), linear = 1/L, one = 1", T_STRING, F(residual_scale), 0, 0, "sqrt|linear|one", 1, 0},
+    MODEL_SIZE_OPTIONS(DepthSettings, "64"),
+    MODEL_LAYER_OPTIONS(DepthSettings),
     {"horizon", "1", "with --residual-scale sqrt: alpha = sqrt(T/L), the SDE time T of MODEL.md's limit", T_DOUBLE, F(horizon), 1e-9, 1e9, NULL, 1, 0},
-    {"noise-scale", "1", "V = value_mean*I + noise_scale*G; 0 = no noise", T_DOUBLE, F(noise_scale), 0, 1e6, NULL, 1, 0},
-    {"value-mean", "0", "value_mean in the initialization of V (1 with noise 0: V = I)", T_DOUBLE, F(value_mean), -1e6, 1e6, NULL, 1, 0},
     {"draws", "200", "independent draws: a fresh model and fresh tokens each", T_INT, F(draws), 1, 1e7, NULL, 1, 0},
     {"batch", "16", "token sets (examples) per draw; a draw's value is their average", T_INT, F(batch), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
