@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "freeze.h"
+#include "json.h"
 #include "model_options.h"
 #include "options.h"
 
@@ -114,7 +115,7 @@ int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
     memcpy(keep, c->given, sizeof keep);
     char value[sizeof c->freeze];
     const Option *fz = options_find(OPTIONS, NUM_OPTIONS, "freeze");
-    if (options_json_value(json, "freeze", value, sizeof value) != 0) keep[fz - OPTIONS] = 1;
+    if (json_text_value(json, "freeze", value, sizeof value) != 0) keep[fz - OPTIONS] = 1;
     if (options_read_json(OPTIONS, NUM_OPTIONS, c, keep, json, err, errlen) != 0) return -1;
     return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "json.h"
 #include "options.h"
 #include "data.h"
 #include "model.h"
@@ -128,7 +129,7 @@ static char *read_config_json(const char *run_dir, char *err, size_t errlen) {
 
 static int config_int(const char *json, const char *key, int *out, char *err, size_t errlen) {
     char text[64];
-    if (options_json_value(json, key, text, sizeof text) == 0 && parse_int(text, out) == 0) return 0;
+    if (json_text_value(json, key, text, sizeof text) == 0 && parse_int(text, out) == 0) return 0;
     snprintf(err, errlen, "config.json: '%s' missing or not an integer", key);
     return -1;
 }
@@ -145,7 +146,7 @@ static int load_dataset(Dataset *train, Dataset *test, const char *run_dir, cons
         return -1;
     }
     char dir[1024] = DEFAULT_DATA_DIR;
-    options_json_value(json, "data_dir", dir, sizeof dir);
+    json_text_value(json, "data_dir", dir, sizeof dir);
     int rc, seed, seq_len, vocab, train_size, test_size;
     if (strcmp(dataset, "fashion-mnist") == 0) rc = data_load_idx(train, test, dir, err, errlen);
     else if (strcmp(dataset, "folder") == 0) rc = data_load_folder(train, test, dir, err, errlen);
