@@ -24,6 +24,7 @@
 #include "rng.h"
 #include "rundir.h"
 #include "simulate.h"
+#include "task.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -71,6 +72,7 @@ typedef struct {
     char dir[1100];
     ModelShape shape;
     int dataset;          /* 0: tokens on the sphere; 1: inputs of `test` through the embedding */
+    int patch;            /* the patch side of images, 0 for sequences (task.h) */
     Dataset train, test;  /* test: the examples the draws pick from (train is unused) */
     int threads;
     double *mean, *m2;    /* (L+1, NUM_METRICS): mean over draws of each draw's batch
@@ -131,22 +133,10 @@ static int load_tokens(Depth *D, char *err, size_t errlen) {
     ModelShape *s = &D->shape;
     if (strcmp(c->tokens, "sphere") == 0) return 0;
     D->dataset = 1;
-    if (strcmp(c->tokens, "fashion-mnist") == 0) {
-        if (data_load_idx(&D->train, &D->test, c->data_dir, err, errlen) != 0) return 1;
-        if (D->test.height % c->patch || D->test.width % c->patch) {
-            snprintf(err, errlen, "--patch %d does not divide the %dx%d images", c->patch,
-                     D->test.height, D->test.width);
-            return 1;
-        }
-        s->n = (D->test.height / c->patch) * (D->test.width / c->patch);
-        s->in_dim = c->patch * c->patch * D->test.channels;
-    } else {
-        if (data_synthetic(&D->train, &D->test, c->tokens, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
-                           (uint64_t)c->run.seed, err, errlen) != 0)
-            return 1;
-        s->tokens_input = 1;
-        s->in_dim = c->vocab;
-    }
+    if (task_load(&D->train, &D->test, c->tokens, c->data_dir, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
+                  (uint64_t)c->run.seed, err, errlen) != 0 ||
+        task_input_shape(s, &D->patch, &D->test, c->patch, err, errlen) != 0)
+        return 1;
     s->C = D->test.num_classes;
     return 0;
 }
@@ -170,8 +160,7 @@ static void metrics_row(double *out, const ClusterMetrics *m) {
 typedef struct {
     Model model;
     float *states;      /* (batch, n, d) tokens on the sphere */
-    float *patches;     /* (batch, n, in_dim) image patches */
-    int32_t *tokens;    /* (batch, n) sequences */
+    TaskBatch batch;    /* the examples of the draw (a dataset's tokens) */
     int32_t *idx;       /* (batch) examples of the draw */
 } Worker;
 
@@ -180,16 +169,15 @@ static void worker_init(Worker *w, const Depth *D) {
     size_t B = D->cfg.batch, rows = B * s->n;
     model_build(&w->model, *s, (int)B, 1);
     w->states = D->dataset ? NULL : xmalloc(sizeof(float) * rows * s->d);
-    w->patches = D->dataset && !s->tokens_input ? xmalloc(sizeof(float) * rows * s->in_dim) : NULL;
-    w->tokens = D->dataset && s->tokens_input ? xmalloc(sizeof(int32_t) * rows) : NULL;
+    w->batch = (TaskBatch){0};
+    if (D->dataset) task_batch_alloc(&w->batch, s, D->patch, (int)B);
     w->idx = xmalloc(sizeof(int32_t) * B);
 }
 
 static void worker_free(Worker *w) {
     model_free(&w->model);
     free(w->states);
-    free(w->patches);
-    free(w->tokens);
+    task_batch_free(&w->batch);
     free(w->idx);
 }
 
@@ -208,9 +196,8 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
         model_forward_states(m, w->states, B);
     } else {
         for (int b = 0; b < B; b++) w->idx[b] = (int32_t)rng_below(&r, (uint32_t)D->test.count);
-        if (w->patches) data_patches(w->patches, &D->test, w->idx, B, c->patch);
-        else data_tokens(w->tokens, &D->test, w->idx, B);
-        model_forward(m, w->patches, w->tokens, NULL, B);
+        task_batch_fill(&w->batch, &D->test, w->idx, B);
+        model_forward(m, w->batch.patches, w->batch.tokens, NULL, B);
     }
     for (int l = 0; l <= s->L; l++) {
         ClusterMetrics cm;
