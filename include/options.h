@@ -34,10 +34,8 @@ const Option *options_find(const Option *opts, int n, const char *flag);
 void options_help(const Option *opts, int n, FILE *out);
 /* "key": value lines (flag names with '_'), each ending ",\n", for the saved options. */
 void options_write_json(const Option *opts, int n, const void *src, FILE *out);
-/* Restores the saved options not marked in given (may be NULL) from a flat JSON text. */
+/* Restores the saved options not marked in given (may be NULL) from a JSON object text;
+   -1 with err if it is not one or lacks a setting. */
 int options_read_json(const Option *opts, int n, void *dst, const unsigned char *given,
                       const char *json, char *err, size_t errlen);
-/* The value of "key": in a flat JSON object, copied into v (a string without its quotes
-   and escapes, or a number's text). Returns 0, or -1 if absent. */
-int options_json_value(const char *json, const char *key, char *v, size_t vlen);
 #endif

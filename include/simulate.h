@@ -5,12 +5,51 @@
 #ifndef SIMULATE_H
 #define SIMULATE_H
 #include <stddef.h>
+#include <stdio.h>
 
+#include "options.h"
 #include "rng.h"
 
 int sim_depth_main(int argc, char **argv);    /* src/sim_depth.c */
 int sim_pair_main(int argc, char **argv);     /* src/sim_pair.c */
 int sim_tokens_main(int argc, char **argv);   /* src/sim_tokens.c */
+
+/* The settings every command shares (the rows of SIM_RUN_OPTIONS), a member `run` of the
+   command's settings struct, and which rows of its table were on the command line. */
+typedef struct {
+    long seed;
+    int threads;
+    char name[256], run_dir[1024];
+    int force;
+    unsigned char given[32];   /* given[i]: row i of the command's table was given */
+} SimRun;
+
+/* What a command tells sim_main, each step given the command's state sim:
+   resolve checks the settings beyond the single rows and derives what the run needs; 0, or
+   an exit status with the reason in err: 2 bad flags or values, 1 a runtime error (data).
+   prepare runs once the run directory exists (config.json); 0, or -1 with err (exit 1).
+   run computes and writes the results; returns the exit status. */
+typedef struct {
+    const char *name;   /* "pair" */
+    const Option *options;
+    int num_options;
+    void (*help)(FILE *out);
+    int (*resolve)(void *sim, char *err, size_t errlen);
+    int (*prepare)(void *sim, char *err, size_t errlen);
+    int (*run)(void *sim);
+} SimCommand;
+
+/* The skeleton of every command: parses argv (flags from argv[2]) into settings, whose
+   SimRun member is run; answers --help; resolves; creates the run directory (into dir,
+   see sim_setup_run); sets *threads (0 = all cores); prepares; runs. Returns the exit
+   status, the reason printed. */
+int sim_main(const SimCommand *cmd, void *sim, void *settings, SimRun *run, char *dir,
+             size_t dirlen, int *threads, int argc, char **argv);
+
+/* config.json of a command of the limit dynamics (pair, tokens): the saved rows of its
+   table, the number of steps, alpha = sqrt(h) and the thread count. 0, or -1 with err. */
+int sim_write_limit_config(const Option *opts, int n, const void *settings, long steps,
+                           double h, int threads, const char *dir, char *err, size_t errlen);
 
 /* The run directory of a subcommand: run_dir if given (non-empty), else runs/NAME, else
    runs/<cmd>-<YYYYmmdd-HHMMSS>. Refuses an existing directory unless force, then creates
@@ -26,18 +65,18 @@ int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int fo
 long sim_steps(double T, double h, char *err, size_t errlen);
 
 /* The option-table rows every command shares. Type is the command's settings struct,
-   with fields seed (long), threads (int), name, run_dir (strings) and force (int).
+   with a SimRun member run.
    threads is not saved from the table: each command writes the resolved count. */
 #define SIM_RUN_OPTIONS(Type, cmd)                                                          \
-    {"seed", "1", "seed of every draw", T_LONG, OPTION_FIELD(Type, seed), 0, 9e18, NULL, 1, 0}, \
+    {"seed", "1", "seed of every draw", T_LONG, OPTION_FIELD(Type, run.seed), 0, 9e18, NULL, 1, 0}, \
     {"threads", "0", "threads (0 = all cores); the results do not depend on it", T_INT,       \
-     OPTION_FIELD(Type, threads), 0, 1024, NULL, 0, 0},                                      \
+     OPTION_FIELD(Type, run.threads), 0, 1024, NULL, 0, 0},                                   \
     {"name", "", "run name: the run directory is runs/NAME (default: " cmd "-<time>)",       \
-     T_STRING, OPTION_FIELD(Type, name), 0, 0, NULL, 0, 0},                                   \
+     T_STRING, OPTION_FIELD(Type, run.name), 0, 0, NULL, 0, 0},                               \
     {"run-dir", "", "run directory path (overrides --name)", T_STRING,                        \
-     OPTION_FIELD(Type, run_dir), 0, 0, NULL, 0, 0},                                          \
+     OPTION_FIELD(Type, run.run_dir), 0, 0, NULL, 0, 0},                                      \
     {"force", NULL, "start over in an existing run directory (its files are replaced)",       \
-     T_FLAG, OPTION_FIELD(Type, force), 0, 0, NULL, 0, 0}
+     T_FLAG, OPTION_FIELD(Type, run.force), 0, 0, NULL, 0, 0}
 
 /* The rows of the limit dynamics (include/sde.h) shared by pair and tokens. Type has
    double fields T, h, noise_scale, value_mean. */

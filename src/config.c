@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "freeze.h"
+#include "json.h"
+#include "model_options.h"
 #include "options.h"
 
 #define F(field) OPTION_FIELD(Config, field)
@@ -18,15 +20,9 @@ static const Option OPTIONS[] = {
     {"train-size", "20000", "synthetic tasks: training examples", T_INT, F(train_size), 1, 1e8, NULL, 1, 0},
     {"test-size", "2000", "synthetic tasks: test examples", T_INT, F(test_size), 1, 1e8, NULL, 1, 0},
     /* model */
-    {"d", "64", "model width", T_INT, F(d), 1, 65536, NULL, 1, 0},
-    {"layers", "16", "number of layers L", T_INT, F(layers), 1, 100000, NULL, 1, 0},
-    {"heads", "1", "attention heads (must divide d)", T_INT, F(heads), 1, 65536, NULL, 1, 0},
+    MODEL_SIZE_OPTIONS(Config, "16"),
     {"patch", "7", "image patch side p (must divide the image sides)", T_INT, F(patch), 1, 4096, NULL, 1, 0},
-    {"mlp", "0", "MLP width M after each attention (0 = no MLP)", T_INT, F(mlp), 0, 1e6, NULL, 1, 0},
-    {"beta", "1", "attention inverse temperature", T_DOUBLE, F(beta), 0, 1e6, NULL, 1, 0},
-    {"residual-scale", "sqrt", "alpha: sqrt = 1/sqrt(L), linear = 1/L, one = 1", T_STRING, F(residual_scale), 0, 0, "sqrt|linear|one", 1, 0},
-    {"noise-scale", "1", "V = value_mean*I + noise_scale*G; 0 = suppressed noise", T_DOUBLE, F(noise_scale), 0, 1e6, NULL, 1, 0},
-    {"value-mean", "0", "value_mean in the initialization of V", T_DOUBLE, F(value_mean), -1e6, 1e6, NULL, 1, 0},
+    MODEL_LAYER_OPTIONS(Config),
     {"seed", "1", "seed of every random draw (weights, data order, synthetic data)", T_LONG, F(seed), 0, 9e18, NULL, 1, 0},
     /* optimization */
     {"optimizer", "adam", "sgd | adam | adamw", T_STRING, F(optimizer), 0, 0, "sgd|adam|adamw", 1, 0},
@@ -119,7 +115,7 @@ int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
     memcpy(keep, c->given, sizeof keep);
     char value[sizeof c->freeze];
     const Option *fz = options_find(OPTIONS, NUM_OPTIONS, "freeze");
-    if (options_json_value(json, "freeze", value, sizeof value) != 0) keep[fz - OPTIONS] = 1;
+    if (json_text_value(json, "freeze", value, sizeof value) != 0) keep[fz - OPTIONS] = 1;
     if (options_read_json(OPTIONS, NUM_OPTIONS, c, keep, json, err, errlen) != 0) return -1;
     return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
 }

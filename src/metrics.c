@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "unionfind.h"
 #include "util.h"
 
 /* Scratch for one example, allocated once per call. */
@@ -110,24 +111,13 @@ static double order_parameter(double *mean, const double *u, int n, int d) {
     return sqrt(ss) / n;
 }
 
-static int uf_find(int *parent, int i) {
-    while (parent[i] != i) {
-        parent[i] = parent[parent[i]];   /* path halving keeps the trees flat */
-        i = parent[i];
-    }
-    return i;
-}
-
 /* Number of connected components of the graph joining pairs with c_ij > 1 - delta. */
 static int count_clusters(int *parent, const double *cos, int n, double delta) {
-    for (int i = 0; i < n; i++) parent[i] = i;
+    uf_init(parent, n);
     int groups = n;
     for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) {
-            if (!(cos[i * n + j] > 1 - delta)) continue;
-            int a = uf_find(parent, i), b = uf_find(parent, j);
-            if (a != b) { parent[a] = b; groups--; }
-        }
+        for (int j = i + 1; j < n; j++)
+            if (cos[i * n + j] > 1 - delta) groups -= uf_union(parent, i, j);
     return groups;
 }
 

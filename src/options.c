@@ -146,68 +146,28 @@ void options_write_json(const Option *opts, int n, const void *src, FILE *out) {
     }
 }
 
-/* The character of the escape at p (a backslash) into *c; returns the escape's length - 1.
-   Undoes json_put_string: \n \r \t, \u00XX and a backslash before any other character. */
-static int unescape(const char *p, char *c) {
-    switch (p[1]) {
-    case 'n': *c = '\n'; return 1;
-    case 'r': *c = '\r'; return 1;
-    case 't': *c = '\t'; return 1;
-    case 'u': {
-        char hex[5] = {0};
-        for (int i = 0; i < 4 && p[2 + i]; i++) hex[i] = p[2 + i];
-        char *end;
-        long u = strtol(hex, &end, 16);
-        if (end == hex + 4 && u > 0 && u < 0x80) {   /* what the writer escapes */
-            *c = (char)u;
-            return 5;
-        }
-        *c = 'u';
-        return 1;
-    }
-    default: *c = p[1]; return 1;
-    }
-}
-
-int options_json_value(const char *json, const char *key, char *v, size_t vlen) {
-    char pat[80];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    if (!p) return -1;
-    p += strlen(pat);
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-    size_t n = 0;
-    if (*p == '"') {
-        for (p++; *p && *p != '"' && n + 1 < vlen; p++) {
-            if (*p == '\\' && p[1]) p += unescape(p, &v[n]);
-            else v[n] = *p;
-            n++;
-        }
-        if (*p != '"') return -1;
-    } else {
-        while (*p && *p != ',' && *p != '}' && *p != '\n' && n + 1 < vlen) v[n++] = *p++;
-        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\r')) n--;
-    }
-    v[n] = '\0';
-    return 0;
-}
-
 int options_read_json(const Option *opts, int n, void *dst, const unsigned char *given,
                       const char *json, char *err, size_t errlen) {
-    for (int i = 0; i < n; i++) {
+    Json root;
+    char why[256];
+    if (json_parse(&root, json, strlen(json), why, sizeof why) != 0)
+        return snprintf(err, errlen, "config.json: not valid JSON: %s", why), -1;
+    if (root.type != J_OBJECT) {
+        json_free(&root);
+        return snprintf(err, errlen, "config.json: not a JSON object"), -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         const Option *o = &opts[i];
         if (!o->saved || (given && given[i])) continue;   /* flags given now win */
-        char key[64], value[1100], why[256];
+        char key[64], value[1100];
         snprintf(key, sizeof key, "%s", o->flag);
         for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
-        if (options_json_value(json, key, value, sizeof value) != 0) {
-            snprintf(err, errlen, "config.json: setting '%s' is missing", key);
-            return -1;
-        }
-        if (set_value(dst, o, value, why, sizeof why) != 0) {
-            snprintf(err, errlen, "config.json: %s", why);
-            return -1;
-        }
+        if (json_copy_text(json_get(&root, key), value, sizeof value) != 0)
+            rc = -1, snprintf(err, errlen, "config.json: setting '%s' is missing", key);
+        else if (set_value(dst, o, value, why, sizeof why) != 0)
+            rc = -1, snprintf(err, errlen, "config.json: %s", why);
     }
-    return 0;
+    json_free(&root);
+    return rc;
 }

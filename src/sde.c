@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unionfind.h"
 #include "util.h"
 
 void sde_work_init(SdeWork *w, int n, int d) {
@@ -246,27 +247,21 @@ double sde_pair_run(const SdeParams *p, long steps, double stop_eps, int sampler
 
 /* ---- n tokens: how they ended ------------------------------------------------------- */
 
-static int find(int *parent, int i) {
-    while (parent[i] != i) i = parent[i] = parent[parent[i]];
-    return i;
-}
-
 int sde_token_outcome(const double *U, int n, int d, double delta, int *smaller) {
     int *parent = xmalloc(sizeof(int) * n);
-    for (int i = 0; i < n; i++) parent[i] = i;
+    uf_init(parent, n);
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
-            if (dot(U + (size_t)i * d, U + (size_t)j * d, d) > 1.0 - delta)
-                parent[find(parent, i)] = find(parent, j);
-    int groups = 0, first = find(parent, 0), size0 = 0, anti = 1;
+            if (dot(U + (size_t)i * d, U + (size_t)j * d, d) > 1.0 - delta) uf_union(parent, i, j);
+    int groups = 0, first = uf_find(parent, 0), size0 = 0, anti = 1;
     for (int i = 0; i < n; i++) {
-        if (find(parent, i) == i) groups++;
-        if (find(parent, i) == first) size0++;
+        if (uf_find(parent, i) == i) groups++;
+        if (uf_find(parent, i) == first) size0++;
     }
     if (groups == 2)
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
-                if (find(parent, i) == first && find(parent, j) != first &&
+                if (uf_find(parent, i) == first && uf_find(parent, j) != first &&
                     dot(U + (size_t)i * d, U + (size_t)j * d, d) >= -1.0 + delta)
                     anti = 0;
     free(parent);

@@ -1,4 +1,5 @@
-/* What the subcommands of ./simulate share: run directories, alpha, tokens on the sphere. */
+/* What the subcommands of ./simulate share: their start, run directories, config.json of the
+   limit dynamics, tokens on the sphere. */
 #define _POSIX_C_SOURCE 200809L
 #include "simulate.h"
 
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "rundir.h"
 #include "util.h"
 
@@ -19,6 +21,34 @@ int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int fo
     if (rundir_create(dir_out, force, &lock_fd, err, sizeof err) != 0)
         return fprintf(stderr, "simulate: %s\n", err), 1;
     return 0;
+}
+
+int sim_main(const SimCommand *cmd, void *sim, void *settings, SimRun *run, char *dir,
+             size_t dirlen, int *threads, int argc, char **argv) {
+    char err[2048];
+    int rc = options_parse(cmd->options, cmd->num_options, settings, run->given, argc, argv, 2,
+                           err, sizeof err);
+    if (rc == OPTIONS_HELP) return cmd->help(stdout), 0;
+    if (rc != OPTIONS_OK) return sim_usage_error(cmd->name, err);
+    if ((rc = cmd->resolve(sim, err, sizeof err)) != 0)
+        return rc == 2 ? sim_usage_error(cmd->name, err) : (fprintf(stderr, "simulate: %s\n", err), rc);
+    if ((rc = sim_setup_run(cmd->name, run->name, run->run_dir, run->force, dir, dirlen)) != 0)
+        return rc;
+    *threads = threads_or_cores(run->threads);
+    if (cmd->prepare(sim, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    return cmd->run(sim);
+}
+
+int sim_write_limit_config(const Option *opts, int n, const void *settings, long steps,
+                           double h, int threads, const char *dir, char *err, size_t errlen) {
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("{\n", f);
+    options_write_json(opts, n, settings, f);
+    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", steps);
+    json_put_number(f, "%.9g", sqrt(h));
+    fprintf(f, ",\n  \"threads\": %d\n}\n", threads);
+    return text_commit(&tf, dir, "config.json", err, errlen);
 }
 
 long sim_steps(double T, double h, char *err, size_t errlen) {

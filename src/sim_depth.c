@@ -17,12 +17,14 @@
 #include "json.h"
 #include "metrics.h"
 #include "model.h"
+#include "model_options.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
 #include "rng.h"
 #include "rundir.h"
 #include "simulate.h"
+#include "task.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -42,11 +44,7 @@ typedef struct {
     char residual_scale[16];
     int draws, batch;
     double delta;
-    long seed;
-    int threads;
-    char name[256], run_dir[1024];
-    int force;
-    unsigned char given[32];
+    SimRun run;
 } DepthSettings;
 
 #define F(field) OPTION_FIELD(DepthSettings, field)
@@ -57,22 +55,16 @@ static const Option OPTIONS[] = {
     {"data-dir", "/usr/share/datasets/fashion-mnist", "fashion-mnist: directory of the IDX files", T_STRING, F(data_dir), 0, 0, NULL, 1, 0},
     {"patch", "7", "fashion-mnist: patch side p (must divide 28)", T_INT, F(patch), 1, 28, NULL, 1, 0},
     {"vocab", "8", "repeat, majority: number of symbols", T_INT, F(vocab), 2, 65536, NULL, 1, 0},
-    {"d", "64", "model width", T_INT, F(d), 1, 65536, NULL, 1, 0},
-    {"layers", "64", "number of layers L", T_INT, F(layers), 1, 100000, NULL, 1, 0},
-    {"heads", "1", "attention heads (must divide d)", T_INT, F(heads), 1, 65536, NULL, 1, 0},
-    {"mlp", "0", "MLP width M after each attention (0 = no MLP)", T_INT, F(mlp), 0, 1e6, NULL, 1, 0},
-    {"beta", "1", "attention inverse temperature", T_DOUBLE, F(beta), 0, 1e6, NULL, 1, 0},
-    {"residual-scale", "sqrt", "alpha: sqrt = 1/sqrt(L), linear = 1/L, one = 1", T_STRING, F(residual_scale), 0, 0, "sqrt|linear|one", 1, 0},
+    MODEL_SIZE_OPTIONS(DepthSettings, "64"),
+    MODEL_LAYER_OPTIONS(DepthSettings),
     {"horizon", "1", "with --residual-scale sqrt: alpha = sqrt(T/L), the SDE time T of MODEL.md's limit", T_DOUBLE, F(horizon), 1e-9, 1e9, NULL, 1, 0},
-    {"noise-scale", "1", "V = value_mean*I + noise_scale*G; 0 = no noise", T_DOUBLE, F(noise_scale), 0, 1e6, NULL, 1, 0},
-    {"value-mean", "0", "value_mean in the initialization of V (1 with noise 0: V = I)", T_DOUBLE, F(value_mean), -1e6, 1e6, NULL, 1, 0},
     {"draws", "200", "independent draws: a fresh model and fresh tokens each", T_INT, F(draws), 1, 1e7, NULL, 1, 0},
     {"batch", "16", "token sets (examples) per draw; a draw's value is their average", T_INT, F(batch), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
     SIM_RUN_OPTIONS(DepthSettings, "depth"),
 };
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
-_Static_assert(NUM_OPTIONS <= (int)sizeof(((DepthSettings *)0)->given), "DepthSettings.given is too small");
+_Static_assert(NUM_OPTIONS <= (int)sizeof(((DepthSettings *)0)->run.given), "DepthSettings.given is too small");
 
 /* The simulation: settings, shape, data, and every draw's per-layer metrics. */
 typedef struct {
@@ -80,14 +72,13 @@ typedef struct {
     char dir[1100];
     ModelShape shape;
     int dataset;          /* 0: tokens on the sphere; 1: inputs of `test` through the embedding */
+    int patch;            /* the patch side of images, 0 for sequences (task.h) */
     Dataset train, test;  /* test: the examples the draws pick from (train is unused) */
     int threads;
     double *mean, *m2;    /* (L+1, NUM_METRICS): mean over draws of each draw's batch
                              average, and the sum of squared deviations from it */
     double seconds;
 } Depth;
-
-static int usage_error(const char *msg) { return sim_usage_error("depth", msg); }
 
 static void help(FILE *out) {
     fprintf(out,
@@ -107,7 +98,7 @@ static void help(FILE *out) {
 
 static int given(const DepthSettings *c, const char *flag) {
     const Option *o = options_find(OPTIONS, NUM_OPTIONS, flag);
-    return o ? c->given[o - OPTIONS] : 0;
+    return o ? c->run.given[o - OPTIONS] : 0;
 }
 
 /* The model's shape from the flags (and the data); 2 with a reason for bad combinations. */
@@ -142,24 +133,19 @@ static int load_tokens(Depth *D, char *err, size_t errlen) {
     ModelShape *s = &D->shape;
     if (strcmp(c->tokens, "sphere") == 0) return 0;
     D->dataset = 1;
-    if (strcmp(c->tokens, "fashion-mnist") == 0) {
-        if (data_load_idx(&D->train, &D->test, c->data_dir, err, errlen) != 0) return 1;
-        if (D->test.height % c->patch || D->test.width % c->patch) {
-            snprintf(err, errlen, "--patch %d does not divide the %dx%d images", c->patch,
-                     D->test.height, D->test.width);
-            return 1;
-        }
-        s->n = (D->test.height / c->patch) * (D->test.width / c->patch);
-        s->in_dim = c->patch * c->patch * D->test.channels;
-    } else {
-        if (data_synthetic(&D->train, &D->test, c->tokens, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
-                           (uint64_t)c->seed, err, errlen) != 0)
-            return 1;
-        s->tokens_input = 1;
-        s->in_dim = c->vocab;
-    }
+    if (task_load(&D->train, &D->test, c->tokens, c->data_dir, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
+                  (uint64_t)c->run.seed, err, errlen) != 0 ||
+        task_input_shape(s, &D->patch, &D->test, c->patch, err, errlen) != 0)
+        return 1;
     s->C = D->test.num_classes;
     return 0;
+}
+
+/* The shape (2 with a reason for bad flags), then the data (1 with a reason). */
+static int resolve(void *sim, char *err, size_t errlen) {
+    Depth *D = sim;
+    if (resolve_shape(D, err, errlen) != 0) return 2;
+    return load_tokens(D, err, errlen);
 }
 
 static void metrics_row(double *out, const ClusterMetrics *m) {
@@ -174,8 +160,7 @@ static void metrics_row(double *out, const ClusterMetrics *m) {
 typedef struct {
     Model model;
     float *states;      /* (batch, n, d) tokens on the sphere */
-    float *patches;     /* (batch, n, in_dim) image patches */
-    int32_t *tokens;    /* (batch, n) sequences */
+    TaskBatch batch;    /* the examples of the draw (a dataset's tokens) */
     int32_t *idx;       /* (batch) examples of the draw */
 } Worker;
 
@@ -184,16 +169,15 @@ static void worker_init(Worker *w, const Depth *D) {
     size_t B = D->cfg.batch, rows = B * s->n;
     model_build(&w->model, *s, (int)B, 1);
     w->states = D->dataset ? NULL : xmalloc(sizeof(float) * rows * s->d);
-    w->patches = D->dataset && !s->tokens_input ? xmalloc(sizeof(float) * rows * s->in_dim) : NULL;
-    w->tokens = D->dataset && s->tokens_input ? xmalloc(sizeof(int32_t) * rows) : NULL;
+    w->batch = (TaskBatch){0};
+    if (D->dataset) task_batch_alloc(&w->batch, s, D->patch, (int)B);
     w->idx = xmalloc(sizeof(int32_t) * B);
 }
 
 static void worker_free(Worker *w) {
     model_free(&w->model);
     free(w->states);
-    free(w->patches);
-    free(w->tokens);
+    task_batch_free(&w->batch);
     free(w->idx);
 }
 
@@ -205,16 +189,15 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     Model *m = &w->model;
     int B = c->batch;
     Rng r;
-    rng_seed_stream(&r, (uint64_t)c->seed, DRAW_STREAM + (uint64_t)k);
+    rng_seed_stream(&r, (uint64_t)c->run.seed, DRAW_STREAM + (uint64_t)k);
     model_init(m, rng_next(&r), (float)c->noise_scale, (float)c->value_mean);
     if (!D->dataset) {
         sim_sphere_tokens(w->states, B * s->n, s->d, &r);
         model_forward_states(m, w->states, B);
     } else {
         for (int b = 0; b < B; b++) w->idx[b] = (int32_t)rng_below(&r, (uint32_t)D->test.count);
-        if (w->patches) data_patches(w->patches, &D->test, w->idx, B, c->patch);
-        else data_tokens(w->tokens, &D->test, w->idx, B);
-        model_forward(m, w->patches, w->tokens, NULL, B);
+        task_batch_fill(&w->batch, &D->test, w->idx, B);
+        model_forward(m, w->batch.patches, w->batch.tokens, NULL, B);
     }
     for (int l = 0; l <= s->L; l++) {
         ClusterMetrics cm;
@@ -386,43 +369,45 @@ static void print_summary(const Depth *D) {
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-int sim_depth_main(int argc, char **argv) {
-    static Depth D;
-    DepthSettings *c = &D.cfg;
-    char err[2048];
-    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 2, err, sizeof err);
-    if (rc == OPTIONS_HELP) return help(stdout), 0;
-    if (rc != OPTIONS_OK) return usage_error(err);
-    if (resolve_shape(&D, err, sizeof err) != 0) return usage_error(err);
-    if (load_tokens(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
-    if ((rc = sim_setup_run("depth", c->name, c->run_dir, c->force, D.dir, sizeof D.dir)) != 0)
-        return rc;
-    if (c->force) {   /* an earlier run's results must not survive a failed step of this one */
+/* Once the run directory exists: no earlier results, the thread count, config.json. */
+static int prepare(void *sim, char *err, size_t errlen) {
+    Depth *D = sim;
+    if (D->cfg.run.force) {   /* an earlier run's results must not survive a failed step of this one */
         const char *old[] = {"depth.csv", "depth.png", "summary.json"};
         char path[1200];
         for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
-            snprintf(path, sizeof path, "%s/%s", D.dir, old[i]);
+            snprintf(path, sizeof path, "%s/%s", D->dir, old[i]);
             remove(path);
         }
     }
-    D.threads = threads_or_cores(c->threads);
-    if (D.threads > c->draws) D.threads = c->draws;
+    if (D->threads > D->cfg.draws) D->threads = D->cfg.draws;
     openblas_set_num_threads(1);   /* parallel over draws; one single-threaded sgemm each */
-    if (write_config(&D, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    return write_config(D, err, errlen);
+}
 
-    const ModelShape *s = &D.shape;
+static int run(void *sim) {
+    Depth *D = sim;
+    const DepthSettings *c = &D->cfg;
+    const ModelShape *s = &D->shape;
+    char err[2048];
     fprintf(stderr, "simulate depth: %s, %s tokens: n %d, d %d, L %d, H %d, alpha %g, noise-scale %g, "
-            "value-mean %g; %d draws x %d, %d threads\n", D.dir, c->tokens, s->n, s->d, s->L,
-            s->H, s->alpha, c->noise_scale, c->value_mean, c->draws, c->batch, D.threads);
-    run_draws(&D);
-    if (write_csv(&D, err, sizeof err) != 0 || write_summary(&D, err, sizeof err) != 0)
+            "value-mean %g; %d draws x %d, %d threads\n", D->dir, c->tokens, s->n, s->d, s->L,
+            s->H, s->alpha, c->noise_scale, c->value_mean, c->draws, c->batch, D->threads);
+    run_draws(D);
+    if (write_csv(D, err, sizeof err) != 0 || write_summary(D, err, sizeof err) != 0)
         return fprintf(stderr, "simulate: %s\n", err), 1;
-    if (write_plot(&D, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
-    print_summary(&D);
-    fprintf(stderr, "done: %s (depth.csv, depth.png)\n", D.dir);
-    free(D.mean);
-    free(D.m2);
-    data_free(&D.train);
-    data_free(&D.test);
+    if (write_plot(D, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
+    print_summary(D);
+    fprintf(stderr, "done: %s (depth.csv, depth.png)\n", D->dir);
+    free(D->mean);
+    free(D->m2);
+    data_free(&D->train);
+    data_free(&D->test);
     return 0;
+}
+
+int sim_depth_main(int argc, char **argv) {
+    static const SimCommand CMD = {"depth", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static Depth D;
+    return sim_main(&CMD, &D, &D.cfg, &D.cfg.run, D.dir, sizeof D.dir, &D.threads, argc, argv);
 }

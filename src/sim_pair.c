@@ -31,11 +31,7 @@ typedef struct {
     int runs;
     double T, h, delta, noise_scale, value_mean, stop_eps;
     char sampler[16];
-    long seed;
-    int threads;
-    char name[256], run_dir[1024];
-    int force;
-    unsigned char given[32];
+    SimRun run;
 } PairSettings;
 
 #define F(field) OPTION_FIELD(PairSettings, field)
@@ -64,8 +60,6 @@ typedef struct {
     double seconds;
 } Pair;
 
-static int usage_error(const char *msg) { return sim_usage_error("pair", msg); }
-
 static void help(FILE *out) {
     fprintf(out,
             "Usage: ./simulate pair [flags]\n"
@@ -85,23 +79,25 @@ static void help(FILE *out) {
     fprintf(out, "\nExit status: 0 done, 1 runtime error (files), 2 bad flags or values.\n");
 }
 
-static int resolve(Pair *P, char *err, size_t errlen) {
+/* The grid and the number of steps from the flags: 0, or 2 with the reason in err. */
+static int resolve(void *sim, char *err, size_t errlen) {
+    Pair *P = sim;
     PairSettings *c = &P->cfg;
     double v[MAX_LIST];
     char why[512];
     if ((P->nb = sde_parse_list(c->betas, P->betas, MAX_LIST, why, sizeof why)) < 0)
-        return snprintf(err, errlen, "--betas: %s", why), -1;
+        return snprintf(err, errlen, "--betas: %s", why), 2;
     for (int i = 0; i < P->nb; i++)
         if (P->betas[i] < 0 || P->betas[i] > 1e4)
-            return snprintf(err, errlen, "--betas: %g is out of range [0, 1e4]", P->betas[i]), -1;
+            return snprintf(err, errlen, "--betas: %g is out of range [0, 1e4]", P->betas[i]), 2;
     if ((P->nd = sde_parse_list(c->ds, v, MAX_LIST, why, sizeof why)) < 0)
-        return snprintf(err, errlen, "--ds: %s", why), -1;
+        return snprintf(err, errlen, "--ds: %s", why), 2;
     for (int i = 0; i < P->nd; i++) {
         if (v[i] != floor(v[i]) || v[i] < 2 || v[i] > 65536)
-            return snprintf(err, errlen, "--ds: %g is not a whole number in [2, 65536]", v[i]), -1;
+            return snprintf(err, errlen, "--ds: %g is not a whole number in [2, 65536]", v[i]), 2;
         P->ds[i] = (int)v[i];
     }
-    if ((P->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return -1;
+    if ((P->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return 2;
     return 0;
 }
 
@@ -124,7 +120,7 @@ static void run_all(Pair *P) {
         SdeParams p = {2, P->ds[cell % P->nd], P->betas[cell / P->nd], c->noise_scale,
                        c->value_mean, c->h};
         Rng r;
-        rng_seed_stream(&r, (uint64_t)c->seed, (uint64_t)j);
+        rng_seed_stream(&r, (uint64_t)c->run.seed, (uint64_t)j);
         long steps_done;
         double cend = sde_pair_run(&p, P->steps, c->stop_eps, sampler, &r, &steps_done);
         P->outcome[j] = (signed char)sde_pair_outcome(cend, c->delta);
@@ -169,17 +165,6 @@ static CellStats cell_stats(const Pair *P, long cell) {
     }
     s.mean_time /= R;
     return s;
-}
-
-static int write_config(const Pair *P, char *err, size_t errlen) {
-    TextFile tf;
-    FILE *f = text_begin(&tf);
-    fputs("{\n", f);
-    options_write_json(OPTIONS, NUM_OPTIONS, &P->cfg, f);
-    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", P->steps);
-    json_put_number(f, "%.9g", sqrt(P->cfg.h));
-    fprintf(f, ",\n  \"threads\": %d\n}\n", P->threads);
-    return text_commit(&tf, P->dir, "config.json", err, errlen);
 }
 
 static int write_results(const Pair *P, char *err, size_t errlen) {
@@ -272,29 +257,33 @@ static void print_table(const Pair *P) {
     }
 }
 
-int sim_pair_main(int argc, char **argv) {
-    static Pair P;
-    PairSettings *c = &P.cfg;
+static int prepare(void *sim, char *err, size_t errlen) {
+    const Pair *P = sim;
+    return sim_write_limit_config(OPTIONS, NUM_OPTIONS, &P->cfg, P->steps, P->cfg.h, P->threads,
+                                  P->dir, err, errlen);
+}
+
+static int run(void *sim) {
+    Pair *P = sim;
+    const PairSettings *c = &P->cfg;
     char err[2048];
-    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 2, err, sizeof err);
-    if (rc == OPTIONS_HELP) return help(stdout), 0;
-    if (rc != OPTIONS_OK) return usage_error(err);
-    if (resolve(&P, err, sizeof err) != 0) return usage_error(err);
-    if ((rc = sim_setup_run("pair", c->name, c->run_dir, c->force, P.dir, sizeof P.dir)) != 0)
-        return rc;
-    P.threads = threads_or_cores(c->threads);
-    if (write_config(&P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
     fprintf(stderr, "simulate pair: %s, %d beta x %d d cells, %d runs each, T %g, h %g (%ld steps), "
-            "noise-scale %g, value-mean %g, %s sampler, %d threads\n", P.dir, P.nb, P.nd, c->runs,
-            c->T, c->h, P.steps, c->noise_scale, c->value_mean, c->sampler, P.threads);
-    run_all(&P);
-    compute_exact(&P);
-    if (write_results(&P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
-    if (write_plot(&P, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
-    print_table(&P);
-    fprintf(stderr, "done in %.1f s: %s (pair.csv, pair.png)\n", P.seconds, P.dir);
-    free(P.outcome);
-    free(P.time);
-    free(P.exact);
+            "noise-scale %g, value-mean %g, %s sampler, %d threads\n", P->dir, P->nb, P->nd, c->runs,
+            c->T, c->h, P->steps, c->noise_scale, c->value_mean, c->sampler, P->threads);
+    run_all(P);
+    compute_exact(P);
+    if (write_results(P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+    if (write_plot(P, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
+    print_table(P);
+    fprintf(stderr, "done in %.1f s: %s (pair.csv, pair.png)\n", P->seconds, P->dir);
+    free(P->outcome);
+    free(P->time);
+    free(P->exact);
     return 0;
+}
+
+int sim_pair_main(int argc, char **argv) {
+    static const SimCommand CMD = {"pair", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static Pair P;
+    return sim_main(&CMD, &P, &P.cfg, &P.cfg.run, P.dir, sizeof P.dir, &P.threads, argc, argv);
 }

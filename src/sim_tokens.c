@@ -33,11 +33,7 @@ typedef struct {
     int bins;
     double delta, noise_scale, value_mean, stop_eps;
     char sampler[16];
-    long seed;
-    int threads;
-    char name[256], run_dir[1024];
-    int force;
-    unsigned char given[32];
+    SimRun run;
 } TokSettings;
 
 #define F(field) OPTION_FIELD(TokSettings, field)
@@ -69,8 +65,6 @@ typedef struct {
     double seconds;
 } Tokens;
 
-static int usage_error(const char *msg) { return sim_usage_error("tokens", msg); }
-
 static void help(FILE *out) {
     fprintf(out,
             "Usage: ./simulate tokens [flags]\n"
@@ -88,22 +82,30 @@ static void help(FILE *out) {
     fprintf(out, "\nExit status: 0 done, 1 runtime error (files), 2 bad flags or values.\n");
 }
 
-static int resolve(Tokens *K, char *err, size_t errlen) {
+/* The times of the histograms and the number of steps from the flags: 0, or 2 with the
+   reason in err. */
+static int resolve(void *sim, char *err, size_t errlen) {
+    Tokens *K = sim;
     TokSettings *c = &K->cfg;
     char why[512];
-    if ((K->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return -1;
+    /* default times scaled to the horizon */
+    if (!c->run.given[options_find(OPTIONS, NUM_OPTIONS, "depths") - OPTIONS] && c->T != 200) {
+        snprintf(c->depths, sizeof c->depths, "0,%.6g,%.6g,%.6g,%.6g", c->T / 200, c->T / 20,
+                 c->T / 4, c->T);
+    }
+    if ((K->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return 2;
     if ((K->ndepths = sde_parse_list(c->depths, K->depths, MAX_DEPTHS, why, sizeof why)) < 0)
-        return snprintf(err, errlen, "--depths: %s", why), -1;
+        return snprintf(err, errlen, "--depths: %s", why), 2;
     for (int i = 0; i < K->ndepths; i++) {
         if (K->depths[i] < 0 || K->depths[i] > c->T * (1 + 1e-9))
-            return snprintf(err, errlen, "--depths: %g is not a time in [0, T = %g]", K->depths[i], c->T), -1;
+            return snprintf(err, errlen, "--depths: %g is not a time in [0, T = %g]", K->depths[i], c->T), 2;
         K->depth_step[i] = (long)llround(K->depths[i] / c->h);
         if (K->depth_step[i] > K->steps) K->depth_step[i] = K->steps;
         if (i && K->depth_step[i] <= K->depth_step[i - 1])
-            return snprintf(err, errlen, "--depths must increase (by at least one step h)"), -1;
+            return snprintf(err, errlen, "--depths must increase (by at least one step h)"), 2;
     }
     if ((double)c->runs * K->ndepths * c->bins > 4e8)
-        return snprintf(err, errlen, "--runs x depths x --bins is too large"), -1;
+        return snprintf(err, errlen, "--runs x depths x --bins is too large"), 2;
     return 0;
 }
 
@@ -132,7 +134,7 @@ static void one_run(Tokens *K, long run, double *U, SdeWork *w) {
     SdeParams p = {c->n, c->d, c->beta, c->noise_scale, c->value_mean, c->h};
     SdeSampler s = strcmp(c->sampler, "full") == 0 ? SDE_FULL : SDE_SPAN;
     Rng r;
-    rng_seed_stream(&r, (uint64_t)c->seed, (uint64_t)run);
+    rng_seed_stream(&r, (uint64_t)c->run.seed, (uint64_t)run);
     sde_uniform_tokens(U, c->n, c->d, &r);
     int *hist = K->hist + (size_t)run * K->ndepths * c->bins, next = 0, frozen = 0;
     for (long t = 0; t <= K->steps; t++) {
@@ -178,17 +180,6 @@ static void run_all(Tokens *K) {
         sde_work_free(&w);
     }
     K->seconds = now_seconds() - t_start;
-}
-
-static int write_config(const Tokens *K, char *err, size_t errlen) {
-    TextFile tf;
-    FILE *f = text_begin(&tf);
-    fputs("{\n", f);
-    options_write_json(OPTIONS, NUM_OPTIONS, &K->cfg, f);
-    fprintf(f, "  \"steps\": %ld,\n  \"alpha\": ", K->steps);
-    json_put_number(f, "%.9g", sqrt(K->cfg.h));
-    fprintf(f, ",\n  \"threads\": %d\n}\n", K->threads);
-    return text_commit(&tf, K->dir, "config.json", err, errlen);
 }
 
 static int write_results(const Tokens *K, double share[3], double se[3], char *err, size_t errlen) {
@@ -252,35 +243,35 @@ static int write_plot(const Tokens *K, char *err, size_t errlen) {
     return plot_run(K->dir, script, err, errlen);
 }
 
-int sim_tokens_main(int argc, char **argv) {
-    static Tokens K;
-    TokSettings *c = &K.cfg;
+static int prepare(void *sim, char *err, size_t errlen) {
+    const Tokens *K = sim;
+    return sim_write_limit_config(OPTIONS, NUM_OPTIONS, &K->cfg, K->steps, K->cfg.h, K->threads,
+                                  K->dir, err, errlen);
+}
+
+static int run(void *sim) {
+    Tokens *K = sim;
+    const TokSettings *c = &K->cfg;
     char err[2048];
-    int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 2, err, sizeof err);
-    if (rc == OPTIONS_HELP) return help(stdout), 0;
-    if (rc != OPTIONS_OK) return usage_error(err);
-    if (!c->given[options_find(OPTIONS, NUM_OPTIONS, "depths") - OPTIONS] && c->T != 200) {   /* default times scaled to the horizon */
-        snprintf(c->depths, sizeof c->depths, "0,%.6g,%.6g,%.6g,%.6g", c->T / 200, c->T / 20,
-                 c->T / 4, c->T);
-    }
-    if (resolve(&K, err, sizeof err) != 0) return usage_error(err);
-    if ((rc = sim_setup_run("tokens", c->name, c->run_dir, c->force, K.dir, sizeof K.dir)) != 0)
-        return rc;
-    K.threads = threads_or_cores(c->threads);
-    if (write_config(&K, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
     fprintf(stderr, "simulate tokens: %s, n %d, d %d, beta %g, %d runs, T %g, h %g (%ld steps), "
-            "noise-scale %g, value-mean %g, %s sampler, %d threads\n", K.dir, c->n, c->d, c->beta,
-            c->runs, c->T, c->h, K.steps, c->noise_scale, c->value_mean, c->sampler, K.threads);
-    run_all(&K);
+            "noise-scale %g, value-mean %g, %s sampler, %d threads\n", K->dir, c->n, c->d, c->beta,
+            c->runs, c->T, c->h, K->steps, c->noise_scale, c->value_mean, c->sampler, K->threads);
+    run_all(K);
     double share[3], se[3];
-    if (write_results(&K, share, se, err, sizeof err) != 0)
+    if (write_results(K, share, se, err, sizeof err) != 0)
         return fprintf(stderr, "simulate: %s\n", err), 1;
-    if (write_plot(&K, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
+    if (write_plot(K, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
     printf("one cluster %.3f +- %.3f, two antipodal groups %.3f +- %.3f, neither %.3f +- %.3f "
            "(%d runs)\n", share[0], se[0], share[1], se[1], share[2], se[2], c->runs);
-    fprintf(stderr, "done in %.1f s: %s (tokens.csv, sizes.csv, hist.csv, hist.png)\n", K.seconds, K.dir);
-    free(K.outcome);
-    free(K.smaller);
-    free(K.hist);
+    fprintf(stderr, "done in %.1f s: %s (tokens.csv, sizes.csv, hist.csv, hist.png)\n", K->seconds, K->dir);
+    free(K->outcome);
+    free(K->smaller);
+    free(K->hist);
     return 0;
+}
+
+int sim_tokens_main(int argc, char **argv) {
+    static const SimCommand CMD = {"tokens", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static Tokens K;
+    return sim_main(&CMD, &K, &K.cfg, &K.cfg.run, K.dir, sizeof K.dir, &K.threads, argc, argv);
 }

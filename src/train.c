@@ -25,6 +25,7 @@
 #include "rng.h"
 #include "rundir.h"
 #include "runplots.h"
+#include "task.h"
 #include "util.h"
 
 #ifndef GIT_COMMIT
@@ -47,8 +48,7 @@ typedef struct {
     int patch;                   /* 0 for token sequences */
     long total_steps, steps_per_epoch, perm_epoch;
     int threads;
-    float *patches;              /* (max_batch, n, in_dim) for images */
-    int32_t *tokens, *labels;    /* (max_batch, n), (max_batch) */
+    TaskBatch batch;             /* inputs and labels of up to max_batch examples */
     int32_t *perm;               /* (train.count) order of the current epoch */
     FILE *train_csv, *eval_csv, *clusters_csv;
     int lock_fd;                 /* the run directory's lock, held until the process ends */
@@ -65,12 +65,8 @@ static int usage_error(const char *msg) {
 
 static int load_data(Trainer *T, char *err, size_t errlen) {
     const Config *c = &T->cfg;
-    if (strcmp(c->dataset, "fashion-mnist") == 0)
-        return data_load_idx(&T->train, &T->test, c->data_dir, err, errlen);
-    if (strcmp(c->dataset, "folder") == 0)
-        return data_load_folder(&T->train, &T->test, c->data_dir, err, errlen);
-    return data_synthetic(&T->train, &T->test, c->dataset, c->train_size, c->test_size,
-                          c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
+    return task_load(&T->train, &T->test, c->dataset, c->data_dir, c->train_size, c->test_size,
+                     c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
 }
 
 /* Synthetic data is generated from the flags alone: refuse sizes that cannot fit first. */
@@ -92,44 +88,16 @@ static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
         snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d);
         return -1;
     }
-    if (ds->kind == DATA_SEQUENCES) {
-        s->tokens_input = 1;
-        s->n = ds->seq_len;
-        s->in_dim = ds->vocab;
-        return 0;
-    }
-    if (ds->height % c->patch || ds->width % c->patch) {
-        snprintf(err, errlen, "--patch %d does not divide the %dx%d images", c->patch,
-                 ds->height, ds->width);
-        return -1;
-    }
-    T->patch = c->patch;
-    s->n = (ds->height / c->patch) * (ds->width / c->patch);
-    s->in_dim = c->patch * c->patch * ds->channels;
-    if (s->n < 2) {
-        snprintf(err, errlen, "--patch %d leaves a single token; the metrics need n >= 2", c->patch);
-        return -1;
-    }
-    return 0;
+    return task_input_shape(s, &T->patch, ds, c->patch, err, errlen);
 }
 
 static void alloc_batch(Trainer *T) {
-    const ModelShape *s = &T->model.s;
-    size_t B = T->model.max_batch;
-    T->patches = T->patch ? xmalloc(sizeof(float) * B * s->n * s->in_dim) : NULL;
-    T->tokens = T->patch ? NULL : xmalloc(sizeof(int32_t) * B * s->n);
-    T->labels = xmalloc(sizeof(int32_t) * B);
+    task_batch_alloc(&T->batch, &T->model.s, T->patch, T->model.max_batch);
     T->perm = xmalloc(sizeof(int32_t) * T->train.count);
     T->perm_epoch = -1;
 }
 
 /* ---- batches, evaluation, metrics ----------------------------------------------------- */
-
-static void fill_batch(Trainer *T, const Dataset *ds, const int32_t *idx, int B) {
-    if (T->patch) data_patches(T->patches, ds, idx, B, T->patch);
-    else data_tokens(T->tokens, ds, idx, B);
-    data_labels(T->labels, ds, idx, B);
-}
 
 /* The examples of update `step`: a fresh permutation per epoch, drawn from the seed and
    the epoch number alone, so a resumed run sees exactly the same batches. */
@@ -165,9 +133,9 @@ static void evaluate(Trainer *T, double *loss, double *acc) {
     for (int start = 0; start < T->test.count; start += m->max_batch) {
         int B = T->test.count - start < m->max_batch ? T->test.count - start : m->max_batch;
         for (int b = 0; b < B; b++) idx[b] = start + b;
-        fill_batch(T, &T->test, idx, B);
-        sum += model_forward(m, T->patches, T->tokens, T->labels, B) * B;
-        correct += count_correct(m->a.logits, T->labels, B, m->s.C);
+        task_batch_fill(&T->batch, &T->test, idx, B);
+        sum += model_forward(m, T->batch.patches, T->batch.tokens, T->batch.labels, B) * B;
+        correct += count_correct(m->a.logits, T->batch.labels, B, m->s.C);
     }
     free(idx);
     *loss = sum / T->test.count;
@@ -182,8 +150,8 @@ static int log_clusters(Trainer *T, long step, char *err, size_t errlen) {
     int B = T->cfg.probe_size < T->test.count ? T->cfg.probe_size : T->test.count;
     int32_t *idx = xmalloc(sizeof(int32_t) * B);
     for (int b = 0; b < B; b++) idx[b] = b;
-    fill_batch(T, &T->test, idx, B);
-    model_forward(m, T->patches, T->tokens, NULL, B);
+    task_batch_fill(&T->batch, &T->test, idx, B);
+    model_forward(m, T->batch.patches, T->batch.tokens, NULL, B);
     for (int l = 0; l <= m->s.L; l++) {
         ClusterMetrics cm;
         cluster_metrics(&cm, model_layer_states(m, l), B, m->s.n, m->s.d, T->cfg.delta,
@@ -311,10 +279,10 @@ static StepStats train_step(Trainer *T, long step) {
     const Config *c = &T->cfg;
     StepStats st;
     double t0 = now_seconds();
-    fill_batch(T, &T->train, batch_indices(T, step), c->batch);
+    task_batch_fill(&T->batch, &T->train, batch_indices(T, step), c->batch);
     model_zero_grad(m);
-    st.loss = model_forward(m, T->patches, T->tokens, T->labels, c->batch);
-    model_backward(m, T->patches, T->tokens, T->labels, c->batch);
+    st.loss = model_forward(m, T->batch.patches, T->batch.tokens, T->batch.labels, c->batch);
+    model_backward(m, T->batch.patches, T->batch.tokens, T->batch.labels, c->batch);
     if (T->opt.frozen) optim_mask_grads(&T->opt, m->grads);   /* norm of the trained ones */
     st.gnorm = grad_norm(m->grads, m->num_params);
     st.lr = lr_at(step, T->total_steps, (float)c->lr, c->warmup, (float)c->min_lr,
@@ -324,7 +292,7 @@ static StepStats train_step(Trainer *T, long step) {
         clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip);
         optim_step(&T->opt, m->params, m->grads, st.lr);
     }
-    st.acc = (double)count_correct(m->a.logits, T->labels, c->batch, m->s.C) / c->batch;
+    st.acc = (double)count_correct(m->a.logits, T->batch.labels, c->batch, m->s.C) / c->batch;
     st.seconds = now_seconds() - t0;
     return st;
 }

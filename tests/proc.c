@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "util.h"
 
 /* The programs the tests run; TEST_BIN_DIR replaces their directory where one starts the
@@ -107,10 +108,8 @@ int files_equal(const char *a, const char *b) {
 }
 
 double json_number(const char *json, const char *key) {
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = json ? strstr(json, pat) : NULL;
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
+    char v[64];
+    return json && json_text_value(json, key, v, sizeof v) == 0 ? strtod(v, NULL) : NAN;
 }
 
 int run_argv(const char *cwd, char *const argv[], char *out, size_t outlen) {

@@ -18,7 +18,7 @@ void make_temp_dir(char *dir, size_t len);
 int files_equal(const char *a, const char *b);
 /* Reads a whole text file (malloc'd) or NULL. */
 char *slurp(const char *path);
-/* Value of a numeric "key": in a JSON text, or NAN. */
+/* Value of a numeric "key" of a JSON object text (json.c reads it), or NAN. */
 double json_number(const char *json, const char *key);
 /* Runs argv (argv[0] a path, no shell: arguments reach the program as they are) in
    directory cwd (NULL: this one); stdout+stderr into out; returns the exit code. */

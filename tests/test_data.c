@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "data.h"
+#include "task.h"
 #include "util.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -883,7 +884,36 @@ static void test_synthetic_rejects(void) {
     expect_synthetic_fails("majority", 10, -1, 8, 4, "counts");
 }
 
+/* task.h: the model's input shape from the data, and a batch of its examples. */
+static void test_task_shape_and_batch(void) {
+    char err[256] = "";
+    int patch = -1;
+    ModelShape s = {0};
+    Dataset img = {.kind = DATA_IMAGES, .count = 2, .num_classes = 3, .height = 4, .width = 6,
+                   .channels = 1};
+    CHECK(task_input_shape(&s, &patch, &img, 2, err, sizeof err) == 0 && patch == 2 &&
+          s.n == 6 && s.in_dim == 4 && !s.tokens_input, "4x6 by 2: n %d, in_dim %d, %s", s.n, s.in_dim, err);
+    CHECK(task_input_shape(&s, &patch, &img, 4, err, sizeof err) != 0 &&
+          strstr(err, "--patch 4 does not divide the 4x6 images"), "got: %s", err);
+    img.width = 4;
+    CHECK(task_input_shape(&s, &patch, &img, 4, err, sizeof err) != 0 &&
+          strstr(err, "leaves a single token"), "got: %s", err);
+    int32_t tokens[2 * 3] = {0, 1, 2, 2, 1, 0}, labels[2] = {1, 0};
+    Dataset seq = {.kind = DATA_SEQUENCES, .count = 2, .num_classes = 2, .labels = labels,
+                   .seq_len = 3, .vocab = 5, .tokens = tokens};
+    CHECK(task_input_shape(&s, &patch, &seq, 7, err, sizeof err) == 0 && patch == 0 &&
+          s.n == 3 && s.in_dim == 5 && s.tokens_input, "sequences: n %d, in_dim %d", s.n, s.in_dim);
+    TaskBatch b;
+    task_batch_alloc(&b, &s, patch, 2);
+    int32_t idx[2] = {1, 0};
+    task_batch_fill(&b, &seq, idx, 2);
+    CHECK(!b.patches && b.tokens[0] == 2 && b.tokens[2] == 0 && b.tokens[3] == 0 &&
+          b.labels[0] == 0 && b.labels[1] == 1, "the batch holds examples 1, 0 in order");
+    task_batch_free(&b);
+}
+
 SUITE(data_tests) = {
+    {"data_task_shape_and_batch", test_task_shape_and_batch},
     {"data_idx_parse", test_idx_parse},
     {"data_idx_large_gzip", test_idx_large_gzip},
     {"data_idx_gzip_stream_ends", test_idx_gzip_stream_ends},

@@ -33,7 +33,7 @@ static char *valid_json(const char *dir, const char *name) {
 }
 
 static void json_string_value(const char *json, const char *key, char *v, size_t len) {
-    if (!json || options_json_value(json, key, v, len) != 0) snprintf(v, len, "(none)");
+    if (!json || json_text_value(json, key, v, len) != 0) snprintf(v, len, "(none)");
 }
 
 /* The weights in dir/model.safetensors are finite and were saved at `step`. */
@@ -130,6 +130,33 @@ static void test_json_put(void) {
     free(buf);
 }
 
+/* The one JSON reader: a key's value at the top level of the object only, escapes undone
+   as JSON defines them, and nothing from a text that is not JSON. */
+static void test_json_text_value(void) {
+    const char *json = "{\"inner\": {\"seed\": 9}, \"seed\": 3, \"s\": \"caf\\u00e9 \\\"q\\\"\", "
+                       "\"x\": 1e-08, \"b\": true, \"list\": [1, 2]}";
+    char v[32];
+    CHECK(json_text_value(json, "seed", v, sizeof v) == 0 && strcmp(v, "3") == 0,
+          "seed of the object, not of the nested one: '%s'", v);
+    CHECK(json_text_value(json, "s", v, sizeof v) == 0 && strcmp(v, "caf\xc3\xa9 \"q\"") == 0,
+          "\\u00e9 as UTF-8 and an escaped quote: '%s'", v);
+    CHECK(json_text_value(json, "x", v, sizeof v) == 0 && strcmp(v, "1e-08") == 0, "number text: '%s'", v);
+    CHECK(json_text_value(json, "b", v, sizeof v) == 0 && strcmp(v, "true") == 0, "literal: '%s'", v);
+    CHECK(json_text_value(json, "list", v, sizeof v) != 0, "an array has no text value");
+    CHECK(json_text_value(json, "none", v, sizeof v) != 0, "a missing key");
+    CHECK(json_text_value(json, "s", v, 4) != 0, "a value longer than the buffer is refused");
+    CHECK(json_text_value("{\"seed\": 3, \"d\": ", "seed", v, sizeof v) != 0,
+          "a truncated text is not JSON");
+    /* the settings reader says so, instead of naming a setting as missing */
+    static const Option row[] = {{"seed", "1", "seed", T_LONG, 0, sizeof(long), 0, 9e18, NULL, 1, 0}};
+    long seed = 0;
+    char err[256] = "";
+    CHECK(options_read_json(row, 1, &seed, NULL, "{\"seed\": 3}", err, sizeof err) == 0 && seed == 3,
+          "a whole config.json reads: %ld %s", seed, err);
+    CHECK(options_read_json(row, 1, &seed, NULL, "{\"seed\": 4, \"d\": ", err, sizeof err) != 0 &&
+          strstr(err, "config.json: not valid JSON"), "a truncated config.json: %s", err);
+}
+
 /* config.json and summary.json of ./train and of every ./simulate command are valid JSON,
    also with a data directory holding quotes, backslashes and a newline. */
 static void test_json_files_valid(void) {
@@ -171,6 +198,7 @@ SUITE(diverge_tests) = {
     {"diverge_stops_keeps_checkpoint", test_diverge_stops_keeps_checkpoint},
     {"diverge_before_first_checkpoint", test_diverge_before_first_checkpoint},
     {"json_put", test_json_put},
+    {"json_text_value", test_json_text_value},
     {"json_files_valid", test_json_files_valid},
     END_SUITE,
 };

@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "metrics.h"
+#include "unionfind.h"
 
 #define TOL 1e-9
 
@@ -227,7 +228,25 @@ static void test_energy_known_values(void) {
     }
 }
 
+/* The one union-find of metrics.c and sde.c: sets joined by hand, counted and named. */
+static void test_unionfind_sets(void) {
+    int parent[7];
+    uf_init(parent, 7);
+    for (int i = 0; i < 7; i++) CHECK(uf_find(parent, i) == i, "%d starts alone", i);
+    int joined = uf_union(parent, 0, 1) + uf_union(parent, 1, 2) + uf_union(parent, 4, 5) +
+                 uf_union(parent, 2, 0) + uf_union(parent, 5, 4);
+    CHECK(joined == 3, "3 of the 5 unions join two sets, got %d", joined);
+    CHECK(uf_find(parent, 0) == uf_find(parent, 2) && uf_find(parent, 4) == uf_find(parent, 5),
+          "0, 1, 2 and 4, 5 share a root");
+    CHECK(uf_find(parent, 0) != uf_find(parent, 4) && uf_find(parent, 3) == 3 &&
+          uf_find(parent, 6) == 6, "the sets stay apart");
+    int roots = 0;
+    for (int i = 0; i < 7; i++) roots += uf_find(parent, i) == i;
+    CHECK(roots == 4, "4 sets: {0,1,2} {3} {4,5} {6}, got %d roots", roots);
+}
+
 SUITE(metrics_tests) = {
+    {"metrics_unionfind_sets", test_unionfind_sets},
     {"metrics_all_tokens_equal", test_all_tokens_equal},
     {"metrics_antipodal_pair", test_antipodal_pair},
     {"metrics_orthonormal_tokens", test_orthonormal_tokens},

@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "json.h"
 #include "options.h"
 #include "data.h"
 #include "model.h"
 #include "optim.h"
 #include "safetensors.h"
+#include "task.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -29,10 +31,8 @@ typedef struct {
 
 /* One batch of the run's training split, in the form model_forward takes. */
 typedef struct {
-    int B, patch;          /* patch 0: token sequences */
-    float *patches;        /* (B, n, P) or NULL */
-    int32_t *tokens;       /* (B, n) or NULL */
-    int32_t *labels;       /* (B) */
+    int B;
+    TaskBatch in;          /* in.patch 0: token sequences */
 } Batch;
 
 /* What the C model computed; written to OUT. */
@@ -128,7 +128,7 @@ static char *read_config_json(const char *run_dir, char *err, size_t errlen) {
 
 static int config_int(const char *json, const char *key, int *out, char *err, size_t errlen) {
     char text[64];
-    if (options_json_value(json, key, text, sizeof text) == 0 && parse_int(text, out) == 0) return 0;
+    if (json_text_value(json, key, text, sizeof text) == 0 && parse_int(text, out) == 0) return 0;
     snprintf(err, errlen, "config.json: '%s' missing or not an integer", key);
     return -1;
 }
@@ -145,17 +145,18 @@ static int load_dataset(Dataset *train, Dataset *test, const char *run_dir, cons
         return -1;
     }
     char dir[1024] = DEFAULT_DATA_DIR;
-    options_json_value(json, "data_dir", dir, sizeof dir);
-    int rc, seed, seq_len, vocab, train_size, test_size;
-    if (strcmp(dataset, "fashion-mnist") == 0) rc = data_load_idx(train, test, dir, err, errlen);
-    else if (strcmp(dataset, "folder") == 0) rc = data_load_folder(train, test, dir, err, errlen);
-    else if (config_int(json, "seed", &seed, err, errlen) ||
-             config_int(json, "seq_len", &seq_len, err, errlen) ||
-             config_int(json, "vocab", &vocab, err, errlen) ||
-             config_int(json, "train_size", &train_size, err, errlen) ||
-             config_int(json, "test_size", &test_size, err, errlen)) rc = -1;
-    else rc = data_synthetic(train, test, dataset, train_size, test_size, seq_len, vocab,
-                             (uint64_t)seed, err, errlen);
+    json_text_value(json, "data_dir", dir, sizeof dir);
+    int rc = 0, seed = 0, seq_len = 0, vocab = 0, train_size = 0, test_size = 0;
+    if (strcmp(dataset, "fashion-mnist") != 0 && strcmp(dataset, "folder") != 0 &&
+        (config_int(json, "seed", &seed, err, errlen) ||
+         config_int(json, "seq_len", &seq_len, err, errlen) ||
+         config_int(json, "vocab", &vocab, err, errlen) ||
+         config_int(json, "train_size", &train_size, err, errlen) ||
+         config_int(json, "test_size", &test_size, err, errlen)))
+        rc = -1;
+    else
+        rc = task_load(train, test, dataset, dir, train_size, test_size, seq_len, vocab,
+                       (uint64_t)seed, err, errlen);
     free(json);
     return rc;
 }
@@ -169,14 +170,12 @@ static int check_data_fits(const Dataset *ds, const ModelShape *s, int patch, in
         return snprintf(err, errlen, "--batch %d exceeds the %d training examples", B, ds->count), -1;
     if (ds->num_classes != s->C)
         return snprintf(err, errlen, "the data has %d classes, the model %d", ds->num_classes, s->C), -1;
-    int fits;
-    if (s->tokens_input) {
-        fits = ds->kind == DATA_SEQUENCES && ds->seq_len == s->n && ds->vocab == s->in_dim;
-    } else {
-        fits = ds->kind == DATA_IMAGES && patch > 0 && ds->height % patch == 0 &&
-               ds->width % patch == 0 && (ds->height / patch) * (ds->width / patch) == s->n &&
-               patch * patch * ds->channels == s->in_dim;
-    }
+    ModelShape want = *s;   /* the input shape the trainer gives this data */
+    int used;
+    char why[256];
+    int fits = (s->tokens_input || patch > 0) &&
+               task_input_shape(&want, &used, ds, patch, why, sizeof why) == 0 &&
+               want.tokens_input == s->tokens_input && want.n == s->n && want.in_dim == s->in_dim;
     if (!fits) return snprintf(err, errlen, "the run's data does not match the checkpoint's input shape"), -1;
     return 0;
 }
@@ -185,30 +184,16 @@ static int check_data_fits(const Dataset *ds, const ModelShape *s, int patch, in
 static void batch_fill(Batch *b, const Dataset *ds, const ModelShape *s, int patch, int B) {
     int32_t *idx = xmalloc(sizeof(int32_t) * B);
     for (int i = 0; i < B; i++) idx[i] = i;
-    *b = (Batch){.B = B, .patch = patch, .labels = xmalloc(sizeof(int32_t) * B)};
-    if (patch) {
-        b->patches = xmalloc(sizeof(float) * B * s->n * s->in_dim);
-        data_patches(b->patches, ds, idx, B, patch);
-    } else {
-        b->tokens = xmalloc(sizeof(int32_t) * B * s->n);
-        data_tokens(b->tokens, ds, idx, B);
-    }
-    data_labels(b->labels, ds, idx, B);
+    b->B = B;
+    task_batch_alloc(&b->in, s, patch, B);
+    task_batch_fill(&b->in, ds, idx, B);
     free(idx);
 }
 
-static void batch_free(Batch *b) {
-    free(b->patches);
-    free(b->tokens);
-    free(b->labels);
-}
-
-/* ---- the computation ------------------------------------------------------------------- */
-
 static double forward_backward(Model *m, const Batch *b) {
     model_zero_grad(m);
-    double loss = model_forward(m, b->patches, b->tokens, b->labels, b->B);
-    model_backward(m, b->patches, b->tokens, b->labels, b->B);
+    double loss = model_forward(m, b->in.patches, b->in.tokens, b->in.labels, b->B);
+    model_backward(m, b->in.patches, b->in.tokens, b->in.labels, b->B);
     return loss;
 }
 
@@ -269,9 +254,9 @@ static int write_output(const Args *a, const StFile *f, const Model *m, const Ba
     StTensor *t = xcalloc((size_t)m->num_tensors + 5, sizeof *t);
     char (*names)[48] = xcalloc((size_t)m->num_tensors, sizeof *names);
     float loss = (float)r->loss;
-    float *tokens = b->patch ? NULL : ints_as_floats(b->tokens, (size_t)B * s->n);
-    float *labels = ints_as_floats(b->labels, B);
-    t[nt++] = b->patch ? tensor2("input", b->patches, (int64_t)B * s->n, s->in_dim)
+    float *tokens = b->in.patch ? NULL : ints_as_floats(b->in.tokens, (size_t)B * s->n);
+    float *labels = ints_as_floats(b->in.labels, B);
+    t[nt++] = b->in.patch ? tensor2("input", b->in.patches, (int64_t)B * s->n, s->in_dim)
                        : tensor2("input", tokens, B, s->n);
     t[nt++] = tensor1("labels", labels, B);
     t[nt++] = tensor2("logits", r->logits, B, s->C);
@@ -335,7 +320,7 @@ int main(int argc, char **argv) {
     free(r.logits);
     free(r.grads);
     free(r.adam_losses);
-    batch_free(&b);
+    task_batch_free(&b.in);
     model_free(&m);
     data_free(&train);
     data_free(&test);

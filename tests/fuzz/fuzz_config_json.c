@@ -1,11 +1,12 @@
 /* libFuzzer harness: the config.json reader of ./train --resume (config_read_json, which is
-   options_read_json over options_json_value) on any text. Checked: no crash, no UB, and
+   options_read_json over the JSON reader of json.c) on any text. Checked: no crash, no UB, and
    whatever it accepts is written back by config_write_json and read again unchanged. */
 #include "fuzz_input.h"
 
 #include <string.h>
 
 #include "config.h"
+#include "json.h"
 #include "options.h"
 
 static void defaults(Config *c) {
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *json = text_copy(data, size);
     static Config c, back;
     char err[512], v[8];
-    options_json_value(json, "dataset", v, sizeof v);   /* a value longer than the buffer */
+    json_text_value(json, "dataset", v, sizeof v);   /* a value longer than the buffer */
     defaults(&c);
     if (config_read_json(&c, json, err, sizeof err) == 0) {
         char *again = to_json(&c);
