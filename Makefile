@@ -10,8 +10,14 @@ DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist gnuplot-nox \
 PYTHON  := /usr/bin/python3
 GIT_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-LIB_SRC := $(filter-out src/train.c src/simulate.c,$(wildcard src/*.c))
+# src/ has a folder per role (README "Code"); each program links the folders it uses.
+MAINS   := src/trainer/train.c src/sim/simulate.c
+LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o)
+# objs DIRS PREFIX: the objects of the library sources in src/DIR/ for each DIR
+objs = $(patsubst src/%.c,$(2)/%.o,$(filter-out $(MAINS),$(wildcard $(1:%=src/%/*.c))))
+TRAIN_DIRS := base cli nn data store trainer
+SIM_DIRS   := base cli nn data store sim
 TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
 
 .PHONY: all run test deps clean bench
@@ -26,11 +32,11 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-train: build/train.o $(LIB_OBJ)
+train: build/trainer/train.o $(call objs,$(TRAIN_DIRS),build)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ./simulate depth|pair|tokens: token dynamics at initialization (README).
-simulate: build/simulate.o $(LIB_OBJ)
+simulate: build/sim/simulate.o $(call objs,$(SIM_DIRS),build)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/run_tests: $(TEST_OBJ) $(LIB_OBJ)
@@ -46,7 +52,8 @@ build/commit: FORCE
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
 FORCE:
 
-build/train.o: src/train.c build/commit
+build/trainer/train.o: src/trainer/train.c build/commit
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -DGIT_COMMIT='"$(GIT_COMMIT)"' -MMD -c -o $@ $<
 
 build/%.o: src/%.c
@@ -77,7 +84,7 @@ test: deps train simulate build/run_tests build/parity
 clean:
 	rm -rf build build-san build-fuzz train simulate
 
--include build/*.d build/tests/*.d build/tools/*.d
+-include build/*/*.d
 
 # Issue 9: the programs and the tests with AddressSanitizer + UndefinedBehaviorSanitizer in
 # build-san/ (the normal build is untouched); the tests run build-san/train, simulate and
@@ -109,16 +116,16 @@ test-sanitize: deps-san train build-san/train build-san/simulate build-san/parit
 	  cat $(SAN_REPORTS)/*; echo "sanitizer reports in $(SAN_REPORTS): failed"; exit 1; fi; \
 	exit $$rc
 
-build-san/train: build-san/train.o $(SAN_LIB_OBJ)
+build-san/train: build-san/trainer/train.o $(call objs,$(TRAIN_DIRS),build-san)
 	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
-build-san/simulate: build-san/simulate.o $(SAN_LIB_OBJ)
+build-san/simulate: build-san/sim/simulate.o $(call objs,$(SIM_DIRS),build-san)
 	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 build-san/parity: build-san/tools/parity.o $(SAN_LIB_OBJ)
 	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 build-san/run_tests: $(SAN_TEST_OBJ) $(SAN_LIB_OBJ)
 	$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
-build-san/train.o: src/train.c build/commit
+build-san/trainer/train.o: src/trainer/train.c build/commit
 	@mkdir -p $(@D)
 	$(SAN_CC) $(SAN_CFLAGS) -DGIT_COMMIT='"$(GIT_COMMIT)"' -MMD -c -o $@ $<
 build-san/%.o: src/%.c
@@ -131,7 +138,7 @@ build-san/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
 	$(SAN_CC) $(SAN_CFLAGS) -MMD -c -o $@ $<
 
--include build-san/*.d build-san/tests/*.d build-san/tools/*.d
+-include build-san/*/*.d
 
 # Sweeps of ./train (experiments/sweep.py; README "Experiments"): each finished run leaves a
 # record in results/PLAN/runs/, so a rerun continues with what is missing; the report is
@@ -191,4 +198,4 @@ build-fuzz/%.o: src/%.c
 # kept between runs (make would delete these intermediate objects)
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZERS:%=build-fuzz/fuzz/fuzz_%.o)
 
--include build-fuzz/*.d build-fuzz/fuzz/*.d
+-include build-fuzz/*/*.d

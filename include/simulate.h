@@ -1,5 +1,5 @@
 /* ./simulate: token dynamics of deep random Transformers at initialization (MODEL.md).
-   src/simulate.c dispatches `./simulate COMMAND [flags]` to one of the entry points below;
+   src/sim/simulate.c dispatches `./simulate COMMAND [flags]` to one of the entry points below;
    each gets the whole argv (argv[0] "simulate", argv[1] the command, flags from argv[2])
    and returns the exit status: 0 done, 1 runtime error (data, files), 2 bad flags. */
 #ifndef SIMULATE_H
@@ -10,9 +10,9 @@
 #include "options.h"
 #include "rng.h"
 
-int sim_depth_main(int argc, char **argv);    /* src/sim_depth.c */
-int sim_pair_main(int argc, char **argv);     /* src/sim_pair.c */
-int sim_tokens_main(int argc, char **argv);   /* src/sim_tokens.c */
+int sim_depth_main(int argc, char **argv);    /* src/sim/sim_depth.c */
+int sim_pair_main(int argc, char **argv);     /* src/sim/sim_pair.c */
+int sim_tokens_main(int argc, char **argv);   /* src/sim/sim_tokens.c */
 
 /* The settings every command shares (the rows of SIM_RUN_OPTIONS), a member `run` of the
    command's settings struct, and which rows of its table were on the command line. */
