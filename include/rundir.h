@@ -23,7 +23,9 @@ int rundir_lock(const char *dir, char *err, size_t errlen);
    force, removes the files of an earlier run in it. Returns 0, or -1 with a reason in err. */
 int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t errlen);
 
-/* Opens dir/name for appending; writes the header if the file is new or empty. */
+/* Opens dir/name for appending; writes the header if the file is new or empty. A log of
+   an older build whose header is a prefix of this one (columns added at the end) is first
+   rewritten with this header, its rows getting empty fields; another header is refused. */
 FILE *rundir_open_csv(const char *dir, const char *name, const char *header, char *err, size_t errlen);
 /* Flushes rows written to the CSV dir/name; -1 with "dir/name: write failed: reason" in err
    if this or an earlier write to f failed (disk full, file size limit, I/O error). */

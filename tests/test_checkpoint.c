@@ -354,7 +354,50 @@ static void test_checkpoint_summary_after_final_save(void) {
     free(after);
 }
 
+/* A run of an older build (clusters.csv without the energy column) continued by this one:
+   the log gets this build's header, its old rows an empty energy field, so every row has
+   the header's field count; a log with other columns is refused and left as it was. */
+static void test_checkpoint_resume_older_log(void) {
+    char root[256], dir[300], cmd[2048], path[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, SMALL " --steps 20 --stop-after 10 --run-dir %s 2>&1", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "stopped run: %s", out);
+    snprintf(path, sizeof path, "%s/clusters.csv", dir);
+    /* drop the last column, as the build before the energy metric wrote it */
+    snprintf(cmd, sizeof cmd, "sed -i 's/,[^,]*$//' %s", path);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "sed: %s", out);
+    char *old = slurp(path);
+    CHECK(old && !strstr(old, "energy"), "the older log has no energy column");
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s 2>&1", dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "resume exits 0, got %d: %s", rc, out);
+    char *now = slurp(path);
+    CHECK(now && strstr(now, ",stable_rank,energy\n"), "this build's header: %.80s", now ? now : "");
+    int rows = 0, bad = 0;
+    for (char *line = now ? strtok(now, "\n") : NULL; line; line = strtok(NULL, "\n"), rows++) {
+        int fields = 1;
+        for (char *c = line; *c; c++) fields += *c == ',';
+        bad += fields != 10;
+    }
+    CHECK(rows > 10 && bad == 0, "%d rows, %d without the header's 10 fields", rows, bad);
+    free(now);
+    /* a log with columns this build does not write: refused, nothing changed */
+    snprintf(cmd, sizeof cmd, "sed -i '1s/^step,layer/step,depth/' %s", path);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "sed: %s", out);
+    char *before = slurp(path);
+    snprintf(cmd, sizeof cmd, "./train --resume --steps 30 --run-dir %s 2>&1", dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    char *after = slurp(path);
+    CHECK(rc == 1 && strstr(out, "cannot be continued by this build"), "other columns refused, exit %d: %s", rc, out);
+    CHECK(before && after && !strcmp(before, after), "the refused log is unchanged");
+    free(old);
+    free(before);
+    free(after);
+}
+
 SUITE(checkpoint_tests) = {
+    {"checkpoint_resume_older_log", test_checkpoint_resume_older_log},
     {"checkpoint_summary_after_final_save", test_checkpoint_summary_after_final_save},
     {"checkpoint_kill_at_every_save_point", test_checkpoint_kill_at_every_save_point},
     {"checkpoint_bad_metadata_refused", test_checkpoint_bad_metadata_refused},

@@ -96,9 +96,50 @@ int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t er
     return 0;
 }
 
+/* A log written by an older build has fewer columns, and a resumed run continues it with
+   this build's header. Columns are only ever added at the end: then the file is rewritten
+   (atomically) with the new header and the old rows get empty fields for the new columns,
+   so every row has as many fields as the header. Any other difference is refused. */
+static int upgrade_csv_header(const char *dir, const char *name, const char *header, char *err,
+                              size_t errlen) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len;
+    char *text = (char *)read_whole_file(path, &len, err, errlen);
+    if (!text) return access(path, F_OK) == 0 ? -1 : 0;   /* missing: a fresh log */
+    size_t old_len = strcspn(text, "\n"), new_len = strlen(header);
+    int rc = 0;
+    if (len == 0 || (old_len == new_len && !strncmp(text, header, old_len))) {
+        free(text);
+        return 0;
+    }
+    if (old_len >= new_len || strncmp(text, header, old_len) || header[old_len] != ',') {
+        snprintf(err, errlen, "%s: its columns (%.*s) are not this build's (%s): it cannot be continued "
+                 "by this build", path, (int)old_len, text, header);
+        free(text);
+        return -1;
+    }
+    int added = 0;   /* the new columns: the commas after the old header */
+    for (const char *c = header + old_len; *c; c++) added += *c == ',';
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fprintf(f, "%s\n", header);
+    for (char *row = text + old_len + (text[old_len] == '\n'); *row;) {
+        size_t n = strcspn(row, "\n");
+        fprintf(f, "%.*s", (int)n, row);
+        for (int i = 0; i < added; i++) fputc(',', f);
+        fputc('\n', f);
+        row += n + (row[n] == '\n');
+    }
+    rc = text_commit(&tf, dir, name, err, errlen);
+    free(text);
+    return rc;
+}
+
 FILE *rundir_open_csv(const char *dir, const char *name, const char *header, char *err, size_t errlen) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (upgrade_csv_header(dir, name, header, err, errlen) != 0) return NULL;
     FILE *f = fopen(path, "a");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
