@@ -324,15 +324,21 @@ static void test_checkpoint_csv_write_failure(void) {
     CHECK(same_file(full, dir, "eval.csv"), "same evaluation rows");
 }
 
+/* A SMALL run with the extra flags in root/run (its path in dir); checks it exits 0. */
+static void small_run(const char *root, char *dir, size_t len, const char *flags) {
+    char cmd[2048];
+    snprintf(dir, len, "%s/run", root);
+    snprintf(cmd, sizeof cmd, SMALL " %s --run-dir %s 2>&1", flags, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "%s: %s", cmd, out);
+}
+
 /* Killed after its final save but before summary.json: --resume writes the summary (status
    finished, the test accuracy of eval.csv's last row) instead of saying there is nothing to
    do, and changes no result file. */
 static void test_checkpoint_summary_after_final_save(void) {
     char root[256], dir[300], cmd[2048], path[400];
     make_temp_dir(root, sizeof root);
-    snprintf(dir, sizeof dir, "%s/run", root);
-    snprintf(cmd, sizeof cmd, SMALL " --steps 20 --run-dir %s 2>&1", dir);
-    CHECK(run_cmd(cmd, out, sizeof out) == 0, "run: %s", out);
+    small_run(root, dir, sizeof dir, "--steps 20");
     snprintf(path, sizeof path, "%s/summary.json", dir);
     char *before = slurp(path);
     CHECK(before && unlink(path) == 0, "summary.json written, then removed");
@@ -360,9 +366,7 @@ static void test_checkpoint_summary_after_final_save(void) {
 static void test_checkpoint_resume_older_log(void) {
     char root[256], dir[300], cmd[2048], path[400];
     make_temp_dir(root, sizeof root);
-    snprintf(dir, sizeof dir, "%s/run", root);
-    snprintf(cmd, sizeof cmd, SMALL " --steps 20 --stop-after 10 --run-dir %s 2>&1", dir);
-    CHECK(run_cmd(cmd, out, sizeof out) == 0, "stopped run: %s", out);
+    small_run(root, dir, sizeof dir, "--steps 20 --stop-after 10");
     snprintf(path, sizeof path, "%s/clusters.csv", dir);
     /* drop the last column, as the build before the energy metric wrote it */
     snprintf(cmd, sizeof cmd, "sed -i 's/,[^,]*$//' %s", path);

@@ -94,6 +94,11 @@ static size_t head_offset(int b, int h, int n, int d, int dh) {
     return (size_t)b * n * d + (size_t)h * dh;
 }
 
+/* The (n, n) attention matrix of example b, head h in an array of B*H of them. */
+static size_t scores_offset(int b, int h, int H, int n) {
+    return ((size_t)b * H + h) * n * n;
+}
+
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                        int B, int n, int d, int H, float beta) {
     int dh = d / H;
@@ -101,7 +106,7 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
             size_t off = head_offset(b, h, n, d, dh);
-            float *A = att + ((size_t)b * H + h) * n * n;                        /* (n, n) */
+            float *A = att + scores_offset(b, h, H, n);                        /* (n, n) */
             gemm(0, 1, n, n, dh, scale, q + off, d, k + off, d, 0.0f, A, n);    /* S = s q k^T */
             softmax_rows(A, n, n);                                              /* A = softmax(S) */
             gemm(0, 0, n, dh, n, 1.0f, A, n, v + off, d, 0.0f, out + off, d);   /* O = A v */
@@ -121,8 +126,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
             size_t off = head_offset(b, h, n, d, dh);
-            const float *A = att + ((size_t)b * H + h) * n * n;                 /* (n, n) */
-            float *G = dS + ((size_t)b * H + h) * n * n;                        /* (n, n) */
+            const float *A = att + scores_offset(b, h, H, n);                 /* (n, n) */
+            float *G = dS + scores_offset(b, h, H, n);                        /* (n, n) */
             gemm(0, 1, n, n, dh, 1.0f, dout + off, d, v + off, d, 0.0f, G, n);  /* G = dA */
             gemm(1, 0, n, dh, n, 1.0f, A, n, dout + off, d, 0.0f, dv + off, d); /* dv */
             for (int i = 0; i < n; i++) {                                       /* G = dS */
