@@ -20,8 +20,10 @@
 
 char *openblas_get_corename(void);
 
-/* computed after the hardening merges; model.safetensors of both runs is byte-identical to
-   the build of commit 511ae99 (checked when pinned) */
+/* re-pinned when attention's small per-head products moved from cblas_sgemm to smallmm
+   (issue 14: their summation order changed, see smallmm.h); the pins before that held
+   from the hardening merges (byte-identical to the build of commit 511ae99) through the
+   restructuring of issue 10 */
 #define PINNED_CORE "Haswell"
 
 typedef struct { const char *tensor; uint64_t hash; } Pin;

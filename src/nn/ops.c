@@ -1,7 +1,10 @@
 /* Forward and backward of every layer of MODEL.md. Every dense product X W is a
-   linear_forward/linear_backward; attention's per-head products are the only other
-   cblas_sgemm calls. The loops are the element-wise parts. Reductions over a row use double. */
+   linear_forward/linear_backward (cblas_sgemm); attention's small per-head products go
+   through smallmm (exact FMA chains, the numbers of OpenBLAS's kernel without its per-call
+   cost). The loops are the element-wise parts. Reductions over a row use double. */
 #include "ops.h"
+
+#include "smallmm.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -107,9 +110,9 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
         for (int h = 0; h < H; h++) {
             size_t off = head_offset(b, h, n, d, dh);
             float *A = att + scores_offset(b, h, H, n);                        /* (n, n) */
-            gemm(0, 1, n, n, dh, scale, q + off, d, k + off, d, 0.0f, A, n);    /* S = s q k^T */
+            smallmm_nt(A, n, q + off, d, k + off, d, n, n, dh, scale);          /* S = s q k^T */
             softmax_rows(A, n, n);                                              /* A = softmax(S) */
-            gemm(0, 0, n, dh, n, 1.0f, A, n, v + off, d, 0.0f, out + off, d);   /* O = A v */
+            smallmm_nn(out + off, d, A, n, 1, v + off, d, n, dh, n, 1.0f);      /* O = A v */
         }
     }
 }
@@ -128,8 +131,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
             size_t off = head_offset(b, h, n, d, dh);
             const float *A = att + scores_offset(b, h, H, n);                 /* (n, n) */
             float *G = dS + scores_offset(b, h, H, n);                        /* (n, n) */
-            gemm(0, 1, n, n, dh, 1.0f, dout + off, d, v + off, d, 0.0f, G, n);  /* G = dA */
-            gemm(1, 0, n, dh, n, 1.0f, A, n, dout + off, d, 0.0f, dv + off, d); /* dv */
+            smallmm_nt(G, n, dout + off, d, v + off, d, n, n, dh, 1.0f);        /* G = dA */
+            smallmm_nn(dv + off, d, A, 1, n, dout + off, d, n, dh, n, 1.0f);    /* dv */
             for (int i = 0; i < n; i++) {                                       /* G = dS */
                 float *g = G + (size_t)i * n;
                 const float *a = A + (size_t)i * n;
@@ -137,8 +140,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
                 for (int j = 0; j < n; j++) dot += (double)g[j] * a[j];
                 for (int j = 0; j < n; j++) g[j] = a[j] * (g[j] - (float)dot);
             }
-            gemm(0, 0, n, dh, n, scale, G, n, k + off, d, 0.0f, dq + off, d);  /* dq */
-            gemm(1, 0, n, dh, n, scale, G, n, q + off, d, 0.0f, dk + off, d);  /* dk */
+            smallmm_nn(dq + off, d, G, n, 1, k + off, d, n, dh, n, scale);      /* dq */
+            smallmm_nn(dk + off, d, G, 1, n, q + off, d, n, dh, n, scale);      /* dk */
         }
     }
 }
