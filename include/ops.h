@@ -9,6 +9,13 @@
 void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d);
 /* dy = rstd * (dx - x * <dx, x> / d). dy may alias dx. */
 void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d);
+/* The residual step of every layer: out = rmsnorm(x + alpha f), x, f, out (N, d), in one
+   pass per row. Backward: on entry dx = dL/dout; leaves dx = dL/d(x + alpha f), the
+   identity path's gradient, and df = alpha dx, the gradient into f. */
+void residual_rmsnorm_forward(float *out, float *rstd, const float *x, const float *f, float alpha,
+                              int N, int d);
+void residual_rmsnorm_backward(float *dx, float *df, const float *out, const float *rstd,
+                               float alpha, int N, int d);
 
 /* Linear layer Y (N, out) = X (N, in) W (in, out) [+ b (out) on every row]; W is stored
    (in, out), row-major. Every dense product of the model is one: embedding, q, k, v, MLP, head. */

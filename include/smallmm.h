@@ -23,6 +23,10 @@
 void smallmm_nn(float *C, int ldc, const float *A, int a_rs, int a_cs, const float *B, int ldb,
                 int m, int n, int k, float alpha);
 
+/* smallmm_nn by the scalar code that CPUs without FMA run, whatever this CPU has (tests). */
+void smallmm_nn_scalar(float *C, int ldc, const float *A, int a_rs, int a_cs, const float *B,
+                       int ldb, int m, int n, int k, float alpha);
+
 /* C (m, n) = alpha * A (m, k) B^T, with B stored (n, k). */
 void smallmm_nt(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int m,
                 int n, int k, float alpha);

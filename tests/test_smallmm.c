@@ -1,5 +1,5 @@
-/* smallmm against its definition (one fmaf chain per element, written out again here),
-   bit for bit, and against cblas_sgemm to 1e-5, on the shapes and strides the attention
+/* smallmm (the vectorized kernel and the scalar code of CPUs without FMA) against its
+   definition (one fmaf chain per element, written out again here), bit for bit, and against cblas_sgemm to 1e-5, on the shapes and strides the attention
    core uses (per head: n x n scores, n x dh values, leading dimension d) and on awkward
    ones (edges of the 4 x 16 kernel, inner dimensions over the 128 k-tile of smallmm_nt). */
 #include <cblas.h>
@@ -37,10 +37,14 @@ static int compare(int transA, int transB, int m, int n, int k, float alpha, int
     float *C1 = calloc((size_t)m * ldc, sizeof(float)), *C2 = calloc((size_t)m * ldc, sizeof(float));
     fill(A, a_rows * lda, r);
     fill(B, b_rows * ldb, r);
-    if (transB)
+    float *C3 = calloc((size_t)m * ldc, sizeof(float));
+    int a_rs = transA ? 1 : lda, a_cs = transA ? lda : 1;
+    if (transB) {
         smallmm_nt(C1, ldc, A, lda, B, ldb, m, n, k, alpha);
-    else
-        smallmm_nn(C1, ldc, A, transA ? 1 : lda, transA ? lda : 1, B, ldb, m, n, k, alpha);
+    } else {
+        smallmm_nn(C1, ldc, A, a_rs, a_cs, B, ldb, m, n, k, alpha);
+        smallmm_nn_scalar(C3, ldc, A, a_rs, a_cs, B, ldb, m, n, k, alpha);
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 m, n, k, alpha, A, lda, B, ldb, 0.0f, C2, ldc);
     int differ = 0;
@@ -49,9 +53,10 @@ static int compare(int transA, int transB, int m, int n, int k, float alpha, int
             float x = C1[(size_t)i * ldc + j], y = C2[(size_t)i * ldc + j];
             float want = definition(A, lda, transA, B, ldb, transB, i, j, k, alpha);
             differ += memcmp(&x, &want, sizeof x) != 0;
+            if (!transB) differ += memcmp(&C3[(size_t)i * ldc + j], &want, sizeof x) != 0;
             CHECK_CLOSE(x, y, 1e-5, 1e-5, "smallmm vs sgemm");
         }
-    free(A); free(B); free(C1); free(C2);
+    free(A); free(B); free(C1); free(C2); free(C3);
     return differ;
 }
 
@@ -60,7 +65,8 @@ static void test_smallmm_matches_definition(void) {
        49 tokens, and odd sizes with k over the 128 k-tile */
     static const int shapes[][4] = {{16, 16, 64, 0}, {16, 64, 16, 0}, {16, 32, 16, 32},
                                     {49, 49, 64, 192}, {49, 64, 49, 192}, {8, 8, 8, 8},
-                                    {7, 45, 13, 3}, {33, 17, 300, 5}, {3, 70, 2, 0}};
+                                    {7, 45, 13, 3}, {33, 17, 300, 5}, {3, 70, 2, 0},
+                                    {1, 1, 1, 0}, {2, 9, 17, 1}, {5, 31, 130, 2}};
     Rng r;
     rng_seed(&r, 7);
     int differ = 0, total = 0;

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # make bench: the C trainer and PyTorch on the same model, batch and data, side by side.
 # Each side at its best thread count (1 or 2 here); the sgemm peak at C's thread count.
+# Then, for the default model: samples/s at 1, 2, 4, ... threads up to the cores (scaling),
+# one single-threaded run per core at once against one alone (the sweep's way), and, with
+# BENCH_BASELINE=<git revision>, that revision's build/bench against this one, alternating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS="${BENCH_THREADS:-1 2}"
@@ -38,3 +41,42 @@ done
 echo
 for t in $THREADS; do echo "sgemm peak (best of 1024^3 and 2048^3) with $t thread(s): ${peak[$t]} GFLOP/s"; done
 [ "$have_torch" = 1 ] || echo "PyTorch side skipped: python3-torch is not installed (apt-get install python3-torch)"
+
+sps() { awk '{print $3}'; }   # samples/s of a build/bench step line
+cores=$(nproc)
+echo
+echo "scaling, default model (samples/s; speed-up over 1 thread):"
+one=$(build/bench step default 1 | sps)
+t=1
+while [ "$t" -le "$cores" ]; do
+  s=$([ "$t" = 1 ] && echo "$one" || build/bench step default "$t" | sps)
+  awk -v t="$t" -v s="$s" -v o="$one" 'BEGIN{printf "  %2d threads: %8.1f  %5.2fx\n", t, s, s/o}'
+  t=$((t * 2))
+done
+
+echo
+echo "sweep throughput: $cores single-threaded runs of the default model at once, one per core:"
+tmp=$(mktemp -d)
+for i in $(seq "$cores"); do build/bench step default 1 > "$tmp/$i" & done
+wait
+awk -v o="$one" '{s += $3; n++} END{printf "  per run %.1f samples/s (mean of %d), alone %.1f: %.0f%% of a run alone\n", s/n, n, o, 100*s/n/o}' "$tmp"/*
+rm -rf "$tmp"
+
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  base=$(mktemp -d)
+  git worktree add -q --detach "$base" "$BENCH_BASELINE"
+  make -C "$base" -s build/bench >/dev/null
+  echo
+  echo "against $BENCH_BASELINE (best of 5 alternating runs, 1 thread, then 2; samples/s):"
+  for cfg in default deep wide; do
+    for t in 1 2; do
+      b=0; c=0
+      for rep in 1 2 3 4 5; do
+        x=$("$base/build/bench" step "$cfg" "$t" | sps); b=$(awk -v a="$b" -v x="$x" 'BEGIN{print (x > a ? x : a)}')
+        x=$(build/bench step "$cfg" "$t" | sps); c=$(awk -v a="$c" -v x="$x" 'BEGIN{print (x > a ? x : a)}')
+      done
+      awk -v cfg="$cfg" -v t="$t" -v b="$b" -v c="$c" 'BEGIN{printf "  %-7s %d thread(s): baseline %8.1f  this %8.1f  this/baseline %.3f\n", cfg, t, b, c, c/b}'
+    done
+  done
+  git worktree remove --force "$base"
+fi

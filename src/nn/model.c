@@ -293,17 +293,11 @@ static void shard_range(int B, int K, int k, int *b0, int *b1) {
     *b1 = *b0 + q + (k < rem);
 }
 
-/* y = a + alpha * b, in place into a. */
-static void residual_add(float *a, const float *b, float alpha, size_t count) {
-    for (size_t i = 0; i < count; i++) a[i] += alpha * b[i];
-}
-
 /* The residual stack on x[0] (already set) of B examples on the view a. Layer l:
    xa = rmsnorm(x + alpha attention(x Wq, x Wk, x Wv)); out = rmsnorm(xa + alpha mlp(xa)). */
 static void layers_forward(const Model *m, const Activations *a, int B) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
-    size_t Nd = (size_t)N * d;
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
         const LayerActs *t = &a->layers[l];
@@ -311,14 +305,10 @@ static void layers_forward(const Model *m, const Activations *a, int B) {
         linear_forward(t->k, t->x, p->k, NULL, N, d, d);
         linear_forward(t->v, t->x, p->v, NULL, N, d, d);
         attention_forward(a->tmp, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
-        memcpy(t->xa, t->x, sizeof(float) * Nd);
-        residual_add(t->xa, a->tmp, s->alpha, Nd);
-        rmsnorm_forward(t->xa, t->rstd_a, t->xa, N, d);
+        residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->tmp, s->alpha, N, d);
         if (s->M > 0) {
             mlp_forward(a->tmp, t->h, t->g, t->gate, t->xa, p->w1, p->w2, N, d, s->M);
-            memcpy(t->out, t->xa, sizeof(float) * Nd);
-            residual_add(t->out, a->tmp, s->alpha, Nd);
-            rmsnorm_forward(t->out, t->rstd_m, t->out, N, d);
+            residual_rmsnorm_forward(t->out, t->rstd_m, t->xa, a->tmp, s->alpha, N, d);
         }
     }
 }
@@ -368,16 +358,6 @@ void model_forward_states(Model *m, const float *X0, int B) {
     forward_batch(m, (Inputs){NULL, NULL, NULL, X0}, B);
 }
 
-/* Backward through x_out = rmsnorm(x_in + alpha * f(x_in)). On entry a->dx = dL/dx_out.
-   Leaves a->dx = dy (the identity path) and a->tmp = alpha * dy (the gradient into f);
-   the caller then adds f's input gradient into a->dx. */
-static void residual_norm_backward(const Model *m, const Activations *a, const float *x_out,
-                                   const float *rstd, int N) {
-    size_t Nd = (size_t)N * m->s.d;
-    rmsnorm_backward(a->dx, a->dx, x_out, rstd, N, m->s.d);
-    for (size_t i = 0; i < Nd; i++) a->tmp[i] = m->s.alpha * a->dx[i];
-}
-
 /* Backward of B examples of a batch of B_total; weight gradients accumulate into g. */
 static void backward_shard(const Model *m, const Activations *a, const Params *g, Inputs in,
                            int B, int B_total) {
@@ -391,11 +371,11 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
         const LayerParams *gp = &g->layers[l];
         const LayerActs *t = &a->layers[l];
         if (s->M > 0) {
-            residual_norm_backward(m, a, t->out, t->rstd_m, N);
+            residual_rmsnorm_backward(a->dx, a->tmp, t->out, t->rstd_m, s->alpha, N, d);
             mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, t->xa, t->h, t->g,
                          t->gate, p->w1, p->w2, N, d, s->M);
         }
-        residual_norm_backward(m, a, t->xa, t->rstd_a, N);
+        residual_rmsnorm_backward(a->dx, a->tmp, t->xa, t->rstd_a, s->alpha, N, d);
         /* attention's core gives dq, dk, dv; each projection adds its part to dx */
         attention_backward(a->dq, a->dk, a->dv, a->dS, a->tmp, t->q, t->k, t->v, t->att, B,
                            s->n, d, s->H, s->beta);

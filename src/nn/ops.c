@@ -31,25 +31,48 @@ static double dot_double(const float *a, const float *b, int d) {
     return s;
 }
 
+/* One row: x = y r, r = (mean(y^2) + eps)^(-1/2); returns r. x may alias y. */
+static float rmsnorm_row(float *x, const float *y, int d) {
+    double ss = dot_double(y, y, d);
+    float r = (float)(1.0 / sqrt(ss / d + 1e-6));
+    for (int j = 0; j < d; j++) x[j] = y[j] * r;
+    return r;
+}
+
 void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d) {
+    for (int i = 0; i < N; i++) rstd[i] = rmsnorm_row(x + (size_t)i * d, y + (size_t)i * d, d);
+}
+
+/* One pass per row: the sum, then its norm while the row is in L1. */
+void residual_rmsnorm_forward(float *out, float *rstd, const float *x, const float *f, float alpha,
+                              int N, int d) {
     for (int i = 0; i < N; i++) {
-        const float *yi = y + (size_t)i * d;
-        double ss = dot_double(yi, yi, d);
-        float r = (float)(1.0 / sqrt(ss / d + 1e-6));
-        rstd[i] = r;
-        float *xi = x + (size_t)i * d;
-        for (int j = 0; j < d; j++) xi[j] = yi[j] * r;
+        float *o = out + (size_t)i * d;
+        const float *xi = x + (size_t)i * d, *fi = f + (size_t)i * d;
+        for (int j = 0; j < d; j++) o[j] = xi[j] + alpha * fi[j];
+        rstd[i] = rmsnorm_row(o, o, d);
     }
 }
 
 /* x = y r with r = (mean(y^2) + eps)^(-1/2), so dr/dy_j = -r^3 y_j / d and
    dy_j = r dx_j - r^3 y_j <dx, y> / d = r (dx_j - x_j <dx, x> / d). */
+static void rmsnorm_backward_row(float *dy, const float *dx, const float *x, float r, int d) {
+    float c = (float)(dot_double(dx, x, d) / d);
+    for (int j = 0; j < d; j++) dy[j] = r * (dx[j] - x[j] * c);
+}
+
 void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d) {
+    for (int i = 0; i < N; i++)
+        rmsnorm_backward_row(dy + (size_t)i * d, dx + (size_t)i * d, x + (size_t)i * d, rstd[i], d);
+}
+
+/* out = rmsnorm(x + alpha f): dx = dy (the identity path), df = alpha dy. */
+void residual_rmsnorm_backward(float *dx, float *df, const float *out, const float *rstd,
+                               float alpha, int N, int d) {
     for (int i = 0; i < N; i++) {
-        const float *dxi = dx + (size_t)i * d, *xi = x + (size_t)i * d;
-        float c = (float)(dot_double(dxi, xi, d) / d), r = rstd[i];
-        float *dyi = dy + (size_t)i * d;
-        for (int j = 0; j < d; j++) dyi[j] = r * (dxi[j] - xi[j] * c);
+        float *dxi = dx + (size_t)i * d, *dfi = df + (size_t)i * d;
+        rmsnorm_backward_row(dxi, dxi, out + (size_t)i * d, rstd[i], d);
+        for (int j = 0; j < d; j++) dfi[j] = alpha * dxi[j];
     }
 }
 

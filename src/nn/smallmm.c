@@ -1,8 +1,8 @@
 /* Small matrix products as FMA chains (see smallmm.h for the definition and why).
    The definition is chains_scalar; on CPUs with AVX2 + FMA (every x86-64 since Haswell
-   and Zen) a 4 x 16 register-blocked kernel computes the same chains eight at a time,
-   and the scalar code, compiled for the same target, takes the edges. CPUs without FMA
-   run the scalar code with the C library's fmaf: slow, the same numbers. */
+   and Zen) register-blocked kernels (6 x 16, and 8 x 8 for thin edges) compute the same
+   chains eight at a time, edges included (masked columns, repeated rows). CPUs without FMA run chains_scalar with the C
+   library's fmaf: slow, the same numbers. */
 #include "smallmm.h"
 
 #include <math.h>
@@ -41,7 +41,7 @@ static Chains sub_job(Chains c, int r0, int j0, int m, int n) {
 
 /* The definition, one element at a time. "+ 0" turns a chain of -0 into +0, as a BLAS
    kernel's store onto a zeroed C does. */
-ALWAYS_INLINE void chains_scalar(Chains c) {
+static void chains_scalar(Chains c) {
     for (int r = 0; r < c.m; r++)
         for (int j = 0; j < c.n; j++) {
             float *out = c.C + (size_t)r * c.ldc + j;
@@ -53,43 +53,81 @@ ALWAYS_INLINE void chains_scalar(Chains c) {
 }
 
 #ifdef HAVE_X86_KERNEL
-/* A 4 x 16 block: 8 accumulators (enough independent chains to hide the FMA latency);
-   each t loads 16 values of B and broadcasts 4 of A. */
+__attribute__((target("avx2,fma"))) ALWAYS_INLINE __m256 load_cols(const float *p, __m256i mask, int full) {
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
+
+/* A block of ROWS x 8*H of C (ROWS * H = 8 to 12 accumulators: enough independent chains
+   to hide the FMA latency); each t loads 8*H values of B and broadcasts ROWS of A. Only the
+   first `rows` rows and `cols` columns are C's: the other rows recompute the last real
+   row and are not stored, the other columns are masked off (read as 0, never stored).
+   full: all columns are C's (plain loads and stores: masked ones cost more). ROWS, H and
+   full are constants in each copy, so the accumulators stay in registers. */
 __attribute__((target("avx2,fma")))
-static void kernel_4x16(Chains c) {
-    __m256 acc[4][2];
-    for (int i = 0; i < 4; i++)
-        for (int h = 0; h < 2; h++)
-            acc[i][h] = c.accumulate ? _mm256_loadu_ps(c.C + (size_t)i * c.ldc + 8 * h) : _mm256_setzero_ps();
+ALWAYS_INLINE void block(Chains c, int ROWS, int H, int rows, int cols, int full) {
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mask[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane),
+                       _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8), lane)};
+    const float *a_row[8];   /* ROWS <= 8 */
+    __m256 acc[8][2];
+    /* every loop over i and h is unrolled, so that acc is registers, not memory */
+#pragma GCC unroll 8
+    for (int i = 0; i < ROWS; i++) {
+        a_row[i] = c.A + (size_t)(i < rows ? i : rows - 1) * c.a_rs;
+#pragma GCC unroll 2
+        for (int h = 0; h < H; h++)
+            acc[i][h] = c.accumulate && i < rows ? load_cols(c.C + (size_t)i * c.ldc + 8 * h, mask[h], full)
+                                                 : _mm256_setzero_ps();
+    }
     for (int t = 0; t < c.k; t++) {
-        const float *b = c.B + (size_t)t * c.ldb, *a = c.A + (size_t)t * c.a_cs;
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        for (int i = 0; i < 4; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + (size_t)i * c.a_rs);
-            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        const float *b = c.B + (size_t)t * c.ldb;
+        __m256 bv[2];
+#pragma GCC unroll 2
+        for (int h = 0; h < H; h++) bv[h] = load_cols(b + 8 * h, mask[h], full);
+#pragma GCC unroll 8
+        for (int i = 0; i < ROWS; i++) {
+            __m256 ai = _mm256_broadcast_ss(a_row[i] + (size_t)t * c.a_cs);
+#pragma GCC unroll 2
+            for (int h = 0; h < H; h++) acc[i][h] = _mm256_fmadd_ps(ai, bv[h], acc[i][h]);
         }
     }
     __m256 alpha = _mm256_set1_ps(c.alpha), zero = _mm256_setzero_ps();
-    for (int i = 0; i < 4; i++)
-        for (int h = 0; h < 2; h++) {
+#pragma GCC unroll 8
+    for (int i = 0; i < ROWS; i++) {
+        if (i >= rows) break;
+#pragma GCC unroll 2
+        for (int h = 0; h < H; h++) {
             __m256 v = c.last ? _mm256_add_ps(_mm256_mul_ps(alpha, acc[i][h]), zero) : acc[i][h];
-            _mm256_storeu_ps(c.C + (size_t)i * c.ldc + 8 * h, v);
+            float *out = c.C + (size_t)i * c.ldc + 8 * h;
+            if (full)
+                _mm256_storeu_ps(out, v);
+            else
+                _mm256_maskstore_ps(out, mask[h], v);
         }
+    }
 }
 
+/* Columns in blocks of 16 (6 rows at a time); a last block of at most 8 columns in a
+   block of 8 (8 rows at a time), so a thin edge costs no more than it holds. */
 __attribute__((target("avx2,fma")))
 static void chains_fma(Chains c) {
-    int m4 = c.m - c.m % 4, n16 = c.n - c.n % 16;
-    for (int r = 0; r < m4; r += 4)
-        for (int j = 0; j < n16; j += 16) kernel_4x16(sub_job(c, r, j, 4, 16));
-    if (n16 < c.n) chains_scalar(sub_job(c, 0, n16, m4, c.n - n16));   /* right edge */
-    if (m4 < c.m) chains_scalar(sub_job(c, m4, 0, c.m - m4, c.n));     /* bottom rows */
+    for (int j = 0; j < c.n; j += 16) {
+        int cols = c.n - j < 16 ? c.n - j : 16, wide = cols > 8, ROWS = wide ? 6 : 8;
+        for (int r = 0; r < c.m; r += ROWS) {
+            int rows = c.m - r < ROWS ? c.m - r : ROWS;
+            Chains b = sub_job(c, r, j, rows, cols);
+            if (wide && cols == 16)
+                block(b, 6, 2, rows, 16, 1);
+            else if (wide)
+                block(b, 6, 2, rows, cols, 0);
+            else if (cols == 8)
+                block(b, 8, 1, rows, 8, 1);
+            else
+                block(b, 8, 1, rows, cols, 0);
+        }
+    }
 }
-
 #endif
-
-static void chains_plain(Chains c) { chains_scalar(c); }
 
 static void run_chains(Chains c) {
 #ifdef HAVE_X86_KERNEL
@@ -98,13 +136,19 @@ static void run_chains(Chains c) {
         return;
     }
 #endif
-    chains_plain(c);
+    chains_scalar(c);
 }
 
 void smallmm_nn(float *C, int ldc, const float *A, int a_rs, int a_cs, const float *B, int ldb,
                 int m, int n, int k, float alpha) {
     if (k < 1) FATAL("smallmm_nn: inner dimension %d", k);
     run_chains((Chains){C, A, B, ldc, a_rs, a_cs, ldb, m, n, k, 0, 1, alpha});
+}
+
+void smallmm_nn_scalar(float *C, int ldc, const float *A, int a_rs, int a_cs, const float *B,
+                       int ldb, int m, int n, int k, float alpha) {
+    if (k < 1) FATAL("smallmm_nn_scalar: inner dimension %d", k);
+    chains_scalar((Chains){C, A, B, ldc, a_rs, a_cs, ldb, m, n, k, 0, 1, alpha});
 }
 
 /* B^T is copied a tile at a time (TILE_N rows of B by TILE_K of its columns) so that the
