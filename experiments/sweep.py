@@ -13,6 +13,7 @@ other noise scales.
 Usage: experiments/sweep.py [--plan map] [--jobs 2] [--dry-run | --report] ...  (--help)
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -189,9 +190,18 @@ class Sweep:
             self.log.flush()
 
     def start(self, run, binary):
-        """Start one run (resuming its checkpoint if it has one) as a child process."""
+        """Start one run (resuming its checkpoint if it has one) as a child process. A run
+        is resumed only by the program that began it (a rebuild may change the numbers):
+        its checkpoint from another build is dropped and the run starts over. (A run begun
+        outside a sweep has no stamp and is resumed as it is.)"""
         rd = os.path.join(self.work, run["name"])
-        if os.path.isfile(os.path.join(rd, "optimizer.safetensors")) and not finished(rd):
+        stamp = os.path.join(self.work, "logs", run["name"] + ".binary")
+        digest = file_digest(binary)
+        resumable = os.path.isfile(os.path.join(rd, "optimizer.safetensors")) and not finished(rd)
+        if resumable and read_text(stamp) not in (None, digest):
+            self.say("dropped  %s: its checkpoint is from another build of ./train" % run["name"])
+            resumable = False
+        if resumable:
             cmd, how = [binary, "--resume", "--run-dir", rd], "resumed"
         elif finished(rd):
             cmd, how = None, "recorded"   # finished earlier, its record was not yet saved
@@ -202,6 +212,8 @@ class Sweep:
             how = "started"
         if cmd is None:
             return None, how
+        with open(stamp, "w") as f:
+            f.write(digest)
         logf = open(os.path.join(self.work, "logs", run["name"] + ".log"), "a")
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         proc = subprocess.Popen(["nice", "-n", str(self.args.nice)] + cmd, stdout=logf,
@@ -268,6 +280,24 @@ class Sweep:
         self.say("sweep: this invocation took %s; %d runs of %d recorded" % (
             hms(time.time() - t0), sum(record_done(self.out, r) for r in self.runs), len(self.runs)))
         return 1 if failed else 0
+
+
+def file_digest(path):
+    """sha256 of a file's bytes, in hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_text(path):
+    """A file's text, or None if it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def snapshot_binary(work):

@@ -177,8 +177,8 @@ class Sweep(unittest.TestCase):
 
     def test_sigterm_checkpoints_and_continues(self):
         # a sweep started in the background (SIGINT ignored, as nohup and & leave it) and
-        # stopped with SIGTERM: its running trainings save a checkpoint, the next
-        # invocation resumes them, and the map equals the uninterrupted one's
+        # stopped with SIGTERM: its running trainings save a checkpoint, and the next
+        # invocation resumes those begun by the same build of ./train
         import signal
         import time
         plan = os.path.join(self.dir, "slow.json")
@@ -204,9 +204,14 @@ class Sweep(unittest.TestCase):
         self.assertIn("interrupted", text)
         for n in ("L2-ns1-s1", "L2-ns0-s1"):
             self.assertTrue(os.path.exists(os.path.join(work, n, "model.safetensors")), n + ": " + text)
+        # one of them as if begun by another build of ./train: it starts over, the other resumes
+        with open(os.path.join(work, "logs", "L2-ns0-s1.binary"), "w") as f:
+            f.write("another build")
         r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(r.stdout.count("resumed "), 2, r.stdout)
+        self.assertEqual(r.stdout.count("resumed "), 1, r.stdout)
+        self.assertIn("dropped  L2-ns0-s1: its checkpoint is from another build", r.stdout)
+        self.assertIn("started  L2-ns0-s1", r.stdout)
 
     def test_bad_arguments_create_nothing(self):
         never = os.path.join(self.dir, "never")
