@@ -25,4 +25,7 @@ void format_duration(char *out, size_t len, double seconds);
 int file_exists(const char *path);
 /* The thread count to use: requested if > 0, else the number of online cores (at least 1). */
 int threads_or_cores(int requested);
+/* <a, b> of double vectors with four partial sums: a fixed summation order (reproducible)
+   that is not bound by the latency of one add chain (about 4x faster). */
+double dot_f64(const double *a, const double *b, int d);
 #endif

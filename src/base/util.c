@@ -105,3 +105,16 @@ int threads_or_cores(int requested) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     return cores > 0 ? (int)cores : 1;
 }
+
+double dot_f64(const double *a, const double *b, int d) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= d; k += 4) {
+        s0 += a[k] * b[k];
+        s1 += a[k + 1] * b[k + 1];
+        s2 += a[k + 2] * b[k + 2];
+        s3 += a[k + 3] * b[k + 3];
+    }
+    for (; k < d; k++) s0 += a[k] * b[k];
+    return (s0 + s1) + (s2 + s3);
+}

@@ -71,20 +71,6 @@ static double normalize_tokens(double *u, double *norm, const float *X, int n, i
     return frob;
 }
 
-/* Four independent partial sums: the loop is bound by add latency otherwise (~4x slower). */
-static double dot_product(const double *a, const double *b, int d) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int k = 0;
-    for (; k + 4 <= d; k += 4) {
-        s0 += a[k] * b[k];
-        s1 += a[k + 1] * b[k + 1];
-        s2 += a[k + 2] * b[k + 2];
-        s3 += a[k + 3] * b[k + 3];
-    }
-    for (; k < d; k++) s0 += a[k] * b[k];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* cos[i][j] = <u_i, u_j> for i < j, and the raw Gram matrix gram = X X^T rebuilt from it
    (|x_i| |x_j| c_ij), so the d-long dot products are done once. gram[i][i] = |x_i|^2. */
 static void cosines_and_gram(double *cos, double *gram, const double *u, const double *norm,
@@ -94,7 +80,7 @@ static void cosines_and_gram(double *cos, double *gram, const double *u, const d
         gram[i * n + i] = norm[i] * norm[i];
         for (int j = i + 1; j < n; j++) {
             const double *uj = u + (size_t)j * d;
-            double dot = dot_product(ui, uj, d);
+            double dot = dot_f64(ui, uj, d);
             cos[i * n + j] = dot;
             gram[i * n + j] = gram[j * n + i] = norm[i] * norm[j] * dot;
         }
@@ -140,7 +126,7 @@ static void tridiagonalize(double *diag, double *off, double *A, double *restric
         int m = n - k - 1;
         double vtv = 0;
         for (int i = k + 1; i < n; i++) {
-            w[i] = dot_product(A + i * n + k + 1, v + k + 1, m);
+            w[i] = dot_f64(A + i * n + k + 1, v + k + 1, m);
             vtv += v[i] * w[i];
         }
         for (int i = k + 1; i < n; i++) w[i] -= vtv * v[i];

@@ -71,14 +71,8 @@ double sde_chi2(Rng *r, int m) {
 
 /* ---- the (n, d) simulation --------------------------------------------------------- */
 
-static double dot(const double *x, const double *y, int d) {
-    double s = 0;
-    for (int k = 0; k < d; k++) s += x[k] * y[k];
-    return s;
-}
-
 static void normalize(double *x, int d) {
-    double nrm = sqrt(dot(x, x, d));
+    double nrm = sqrt(dot_f64(x, x, d));
     if (nrm > 0)
         for (int k = 0; k < d; k++) x[k] /= nrm;
 }
@@ -88,7 +82,7 @@ void sde_uniform_tokens(double *U, int n, int d, Rng *r) {
         double *u = U + (size_t)i * d;
         do {
             sde_normals(r, u, d, 1.0);
-        } while (dot(u, u, d) == 0.0);
+        } while (dot_f64(u, u, d) == 0.0);
         normalize(u, d);
     }
 }
@@ -97,7 +91,7 @@ void sde_attention(double *A, double *P, const double *U, int n, int d, double b
     for (int i = 0; i < n; i++) {
         double *p = P + (size_t)i * n, mx = -INFINITY, sum = 0;
         for (int j = 0; j < n; j++) {
-            p[j] = beta * dot(U + (size_t)i * d, U + (size_t)j * d, d);
+            p[j] = beta * dot_f64(U + (size_t)i * d, U + (size_t)j * d, d);
             if (p[j] > mx) mx = p[j];
         }
         for (int j = 0; j < n; j++) sum += (p[j] = exp(p[j] - mx));
@@ -135,11 +129,11 @@ static void noise_span(double *R, const double *A, int n, int d, double sigma, S
         memcpy(q, a, sizeof(double) * d);
         for (int pass = 0; pass < 2; pass++)
             for (int j = 0; j < k; j++) {
-                double t = dot(q, Q + (size_t)j * d, d);
+                double t = dot_f64(q, Q + (size_t)j * d, d);
                 B[(size_t)i * n + j] += t;
                 for (int l = 0; l < d; l++) q[l] -= t * Q[(size_t)j * d + l];
             }
-        double nq = sqrt(dot(q, q, d)), na = sqrt(dot(a, a, d));
+        double nq = sqrt(dot_f64(q, q, d)), na = sqrt(dot_f64(a, a, d));
         if (nq > 1e-11 * na) {   /* a new direction; else a_i is in the span already */
             for (int l = 0; l < d; l++) q[l] /= nq;
             B[(size_t)i * n + k] = nq;
@@ -233,10 +227,10 @@ double sde_pair_run(const SdeParams *p, long steps, double stop_eps, int sampler
         sde_work_init(&w, 2, d);
         double *U = xmalloc(sizeof(double) * 2 * d);
         sde_uniform_tokens(U, 2, d, r);
-        c = dot(U, U + d, d);
+        c = dot_f64(U, U + d, d);
         for (; t < steps && !(1.0 - fabs(c) < stop_eps); t++) {
             sde_step(U, &q, (SdeSampler)sampler, &w, r);
-            c = dot(U, U + d, d);
+            c = dot_f64(U, U + d, d);
         }
         free(U);
         sde_work_free(&w);
@@ -252,7 +246,7 @@ int sde_token_outcome(const double *U, int n, int d, double delta, int *smaller)
     uf_init(parent, n);
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
-            if (dot(U + (size_t)i * d, U + (size_t)j * d, d) > 1.0 - delta) uf_union(parent, i, j);
+            if (dot_f64(U + (size_t)i * d, U + (size_t)j * d, d) > 1.0 - delta) uf_union(parent, i, j);
     int groups = 0, first = uf_find(parent, 0), size0 = 0, anti = 1;
     for (int i = 0; i < n; i++) {
         if (uf_find(parent, i) == i) groups++;
@@ -262,7 +256,7 @@ int sde_token_outcome(const double *U, int n, int d, double delta, int *smaller)
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
                 if (uf_find(parent, i) == first && uf_find(parent, j) != first &&
-                    dot(U + (size_t)i * d, U + (size_t)j * d, d) >= -1.0 + delta)
+                    dot_f64(U + (size_t)i * d, U + (size_t)j * d, d) >= -1.0 + delta)
                     anti = 0;
     free(parent);
     if (smaller) *smaller = 0;
