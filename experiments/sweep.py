@@ -191,15 +191,16 @@ class Sweep:
 
     def start(self, run, binary):
         """Start one run (resuming its checkpoint if it has one) as a child process. A run
-        is resumed only by the program that began it (a rebuild may change the numbers):
-        its checkpoint from another build is dropped and the run starts over. (A run begun
-        outside a sweep has no stamp and is resumed as it is.)"""
+        is resumed only by a program with the same numbers as the one that began it (a
+        rebuild may change them; see numerics_fingerprint): a checkpoint from a build with
+        other numbers is dropped and the run starts over. (A run begun outside a sweep has
+        no stamp and is resumed as it is.)"""
         rd = os.path.join(self.work, run["name"])
         stamp = os.path.join(self.work, "logs", run["name"] + ".binary")
-        digest = file_digest(binary)
+        digest = numerics_fingerprint(binary, self.work)
         resumable = os.path.isfile(os.path.join(rd, "optimizer.safetensors")) and not finished(rd)
         if resumable and read_text(stamp) not in (None, digest):
-            self.say("dropped  %s: its checkpoint is from another build of ./train" % run["name"])
+            self.say("dropped  %s: its checkpoint is from a build of ./train with other numbers" % run["name"])
             resumable = False
         if resumable:
             cmd, how = [binary, "--resume", "--run-dir", rd], "resumed"
@@ -282,13 +283,27 @@ class Sweep:
         return 1 if failed else 0
 
 
-def file_digest(path):
-    """sha256 of a file's bytes, in hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+_FINGERPRINTS = {}
+
+
+def numerics_fingerprint(binary, work):
+    """sha256 of the weights a tiny fixed training (attention with 2 heads, MLP, Adam,
+    5 updates, 1 thread) ends with: the same for two builds whose arithmetic agrees,
+    whatever else differs between them (the commit compiled in, the code around)."""
+    if binary not in _FINGERPRINTS:
+        rd = os.path.join(work, "fingerprint-%d" % os.getpid())   # tasks may run at once
+        flags = ["--dataset", "repeat", "--seq-len", "8", "--vocab", "8", "--train-size", "64",
+                 "--test-size", "16", "--d", "16", "--heads", "2", "--mlp", "32", "--layers", "2",
+                 "--steps", "5", "--batch", "16", "--eval-every", "5", "--cluster-every", "5",
+                 "--threads", "1", "--run-dir", rd, "--force"]
+        subprocess.run([binary] + flags, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+        h = hashlib.sha256()
+        with open(os.path.join(rd, "model.safetensors"), "rb") as f:
+            h.update(f.read())
+        shutil.rmtree(rd, ignore_errors=True)
+        _FINGERPRINTS[binary] = h.hexdigest()
+    return _FINGERPRINTS[binary]
 
 
 def read_text(path):

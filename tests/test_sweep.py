@@ -204,13 +204,14 @@ class Sweep(unittest.TestCase):
         self.assertIn("interrupted", text)
         for n in ("L2-ns1-s1", "L2-ns0-s1"):
             self.assertTrue(os.path.exists(os.path.join(work, n, "model.safetensors")), n + ": " + text)
-        # one of them as if begun by another build of ./train: it starts over, the other resumes
+        # one of them as if begun by a build of ./train with other numbers: it starts over,
+        # the other resumes
         with open(os.path.join(work, "logs", "L2-ns0-s1.binary"), "w") as f:
             f.write("another build")
         r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stdout.count("resumed "), 1, r.stdout)
-        self.assertIn("dropped  L2-ns0-s1: its checkpoint is from another build", r.stdout)
+        self.assertIn("dropped  L2-ns0-s1: its checkpoint is from a build of ./train with other numbers", r.stdout)
         self.assertIn("started  L2-ns0-s1", r.stdout)
 
     def test_bad_arguments_create_nothing(self):
