@@ -127,6 +127,32 @@ static void chains_fma(Chains c) {
         }
     }
 }
+
+/* T[t][j] = B[j][t] for an 8 x 8 block (rows of B ldb apart, rows of T ldt apart):
+   pairs of rows interleaved, then pairs of pairs, then the 128-bit halves exchanged. */
+__attribute__((target("avx2,fma")))
+static void transpose_8x8(float *T, int ldt, const float *B, int ldb) {
+    __m256 r[8], u[8], v[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(B + (size_t)i * ldb);
+    for (int i = 0; i < 8; i += 2) {
+        u[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      /* rows a, b: a0 b0 a1 b1 | a4 b4 a5 b5 */
+        u[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  /*            a2 b2 a3 b3 | a6 b6 a7 b7 */
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; h++) {
+            v[i + h] = _mm256_shuffle_ps(u[i + h], u[i + 2 + h], 0x44);      /* a0 b0 c0 d0 | a4 b4 c4 d4 */
+            v[i + 2 + h] = _mm256_shuffle_ps(u[i + h], u[i + 2 + h], 0xEE);  /* a1 b1 c1 d1 | a5 b5 c5 d5 */
+        }
+    /* v[0]: col 0 | col 4 of rows 0-3; v[2]: col 1 | col 5; v[1]: col 2 | col 6; v[3]: col 3 | col 7;
+       v[4..7] the same for rows 4-7 */
+    static const int col_of[4] = {0, 2, 1, 3};
+    for (int q = 0; q < 4; q++) {
+        __m256 lo = v[q], hi = v[4 + q];
+        int c = col_of[q];
+        _mm256_storeu_ps(T + (size_t)c * ldt, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(T + (size_t)(c + 4) * ldt, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+}
 #endif
 
 static void run_chains(Chains c) {
@@ -151,9 +177,29 @@ void smallmm_nn_scalar(float *C, int ldc, const float *A, int a_rs, int a_cs, co
     chains_scalar((Chains){C, A, B, ldc, a_rs, a_cs, ldb, m, n, k, 0, 1, alpha});
 }
 
+enum { TILE_N = 16, TILE_K = 128 };
+
+/* T[t][j] = B[j][t] for j < jw, t < kw, T's rows TILE_N apart: 8 x 8 blocks with AVX
+   where the CPU has it and the tile allows, element by element elsewhere. */
+static void transpose_tile(float *T, const float *B, int ldb, int jw, int kw) {
+    int j = 0, t0 = 0;
+#ifdef HAVE_X86_KERNEL
+    if (__builtin_cpu_supports("avx2")) {
+        int k8 = kw - kw % 8;
+        for (; j + 8 <= jw; j += 8)
+            for (int t = 0; t < k8; t += 8)
+                transpose_8x8(T + (size_t)t * TILE_N + j, TILE_N, B + (size_t)j * ldb + t, ldb);
+        t0 = k8;   /* rows j.. of B and columns t0.. of the full rows are left */
+        for (int jj = 0; jj < j; jj++)
+            for (int t = t0; t < kw; t++) T[t * TILE_N + jj] = B[(size_t)jj * ldb + t];
+    }
+#endif
+    for (; j < jw; j++)
+        for (int t = 0; t < kw; t++) T[t * TILE_N + j] = B[(size_t)j * ldb + t];
+}
+
 /* B^T is copied a tile at a time (TILE_N rows of B by TILE_K of its columns) so that the
    chains read it with unit stride; a chain is continued across k-tiles through C. */
-enum { TILE_N = 16, TILE_K = 128 };
 
 void smallmm_nt(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int m,
                 int n, int k, float alpha) {
@@ -163,8 +209,7 @@ void smallmm_nt(float *C, int ldc, const float *A, int lda, const float *B, int 
         int jw = n - j0 < TILE_N ? n - j0 : TILE_N;
         for (int k0 = 0; k0 < k; k0 += TILE_K) {
             int kw = k - k0 < TILE_K ? k - k0 : TILE_K;
-            for (int j = 0; j < jw; j++)
-                for (int t = 0; t < kw; t++) T[t * TILE_N + j] = B[(size_t)(j0 + j) * ldb + k0 + t];
+            transpose_tile(T, B + (size_t)j0 * ldb + k0, ldb, jw, kw);
             run_chains((Chains){C + j0, A + k0, T, ldc, lda, 1, TILE_N, m, jw, kw, k0 > 0,
                                 k0 + kw == k, alpha});
         }
