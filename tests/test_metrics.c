@@ -164,6 +164,17 @@ static void test_stable_rank_known_spectrum(void) {
     CHECK_CLOSE(m.stable_rank, 30.0 / 16, 1e-12, 0, "stable_rank");
 }
 
+/* Tokens of a diverged run (an infinite or NaN coordinate): stable_rank is NaN, and the
+   metrics return instead of stopping the program (LAPACK refuses such a matrix). */
+static void test_stable_rank_non_finite(void) {
+    float X[3 * 2] = {1, 0, INFINITY, 1, 0, 1}, Y[3 * 2] = {1, 0, NAN, 1, 0, 1};
+    ClusterMetrics m;
+    cluster_metrics(&m, X, 1, 3, 2, 0.01, 1.0);
+    CHECK(isnan(m.stable_rank), "inf token: stable_rank %g", m.stable_rank);
+    cluster_metrics(&m, Y, 1, 3, 2, 0.01, 1.0);
+    CHECK(isnan(m.stable_rank), "nan token: stable_rank %g", m.stable_rank);
+}
+
 /* Random X (n = 24, d = 40): stable rank against |X|_2^2 from long power iteration. */
 static void test_stable_rank_random(void) {
     enum { n = 24, d = 40 };
@@ -258,6 +269,7 @@ SUITE(metrics_tests) = {
     {"metrics_zero_token", test_zero_token},
     {"metrics_stable_rank_known_spectrum", test_stable_rank_known_spectrum},
     {"metrics_stable_rank_random", test_stable_rank_random},
+    {"metrics_stable_rank_non_finite", test_stable_rank_non_finite},
     {"metrics_energy_known_values", test_energy_known_values},
     END_SUITE
 };

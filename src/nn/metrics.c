@@ -116,8 +116,11 @@ void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n
              double *work, const int *lwork, int *iwork, const int *liwork, int *info,
              size_t jobz_len, size_t range_len, size_t uplo_len);
 
-/* The largest eigenvalue of the symmetric A (n, n), which is destroyed. */
+/* The largest eigenvalue of the symmetric A (n, n), which is destroyed; NaN if A has a
+   non-finite entry (tokens of a diverged run), which LAPACK refuses. */
 static double top_eigenvalue(Scratch *s, double *A, int n) {
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        if (!isfinite(A[i])) return NAN;
     int found = 0, info = 0, ldz = 1, lwork = 26 * n, liwork = 10 * n;
     double unused = 0, abstol = 0, z = 0;
     /* RANGE "I" with il = iu = n: only the n-th smallest, the largest */
@@ -162,7 +165,7 @@ static void example_metrics(ClusterMetrics *m, Scratch *s, const float *X, int n
     m->n_clusters = count_clusters(s->parent, s->cos, n, delta);
     m->energy = interaction_energy(s->cos, s->norm, n, beta);
     double top = top_eigenvalue(s, s->gram, n);
-    m->stable_rank = top > 0 ? frob / top : 0;
+    m->stable_rank = isnan(top) ? NAN : top > 0 ? frob / top : 0;
 }
 
 void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, double delta,
