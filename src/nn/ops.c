@@ -1,7 +1,8 @@
 /* Forward and backward of every layer of MODEL.md. Every dense product X W is a
    linear_forward/linear_backward (cblas_sgemm); attention's small per-head products go
-   through smallmm (exact FMA chains, the numbers of OpenBLAS's kernel without its per-call
-   cost). The loops are the element-wise parts. Reductions over a row use double. */
+   through smallmm (register-blocked FMA chains whose numbers the code defines, without
+   OpenBLAS's per-call cost; see smallmm.h). The loops are the element-wise parts.
+   Reductions over a row use double. */
 #include "ops.h"
 
 #include "smallmm.h"
