@@ -64,6 +64,7 @@ rm -rf "$tmp"
 
 if [ -n "${BENCH_BASELINE:-}" ]; then
   base=$(mktemp -d)
+  trap 'git worktree remove --force "$base" 2>/dev/null; rm -rf "$base"' EXIT   # also on a failed build
   git worktree add -q --detach "$base" "$BENCH_BASELINE"
   make -C "$base" -s build/bench >/dev/null
   echo
@@ -78,5 +79,4 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
       awk -v cfg="$cfg" -v t="$t" -v b="$b" -v c="$c" 'BEGIN{printf "  %-7s %d thread(s): baseline %8.1f  this %8.1f  this/baseline %.3f\n", cfg, t, b, c, c/b}'
     done
   done
-  git worktree remove --force "$base"
 fi

@@ -1,8 +1,8 @@
 /* Small matrix products as FMA chains (see smallmm.h for the definition and why).
    The definition is chains_scalar; on CPUs with AVX2 + FMA (every x86-64 since Haswell
    and Zen) register-blocked kernels (6 x 16, and 8 x 8 for thin edges) compute the same
-   chains eight at a time, edges included (masked columns, repeated rows). CPUs without FMA run chains_scalar with the C
-   library's fmaf: slow, the same numbers. */
+   chains eight at a time, edges included (masked columns, repeated rows). CPUs without
+   FMA run chains_scalar with the C library's fmaf: slow, the same numbers. */
 #include "smallmm.h"
 
 #include <math.h>
@@ -200,7 +200,6 @@ static void transpose_tile(float *T, const float *B, int ldb, int jw, int kw) {
 
 /* B^T is copied a tile at a time (TILE_N rows of B by TILE_K of its columns) so that the
    chains read it with unit stride; a chain is continued across k-tiles through C. */
-
 void smallmm_nt(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int m,
                 int n, int k, float alpha) {
     if (k < 1) FATAL("smallmm_nt: inner dimension %d", k);
