@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -136,9 +137,29 @@ def finished(run_dir):
         return False
 
 
-def save_record(out, work, run):
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def origin(fingerprint):
+    """Where a run ran: the machine (SWEEP_ORIGIN names it, e.g. "device machine"), its
+    processor, cores and OpenBLAS kernel choice, and the numbers of the ./train that ran it."""
+    return {"machine": os.environ.get("SWEEP_ORIGIN") or platform.node(),
+            "cpu": cpu_model(), "cores": os.cpu_count(),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+            "numerics_fingerprint": fingerprint}
+
+
+def save_record(out, work, run, where=None):
     """Copy the run's small files into OUT/runs/NAME atomically (a temporary folder renamed),
-    so a record is either whole or absent."""
+    so a record is either whole or absent; with `where`, an origin.json saying where it ran."""
     src = os.path.join(work, run["name"])
     dst = os.path.join(out, "runs", run["name"])
     tmp = dst + ".tmp"
@@ -147,6 +168,10 @@ def save_record(out, work, run):
     for f in RECORD_FILES:
         if os.path.exists(os.path.join(src, f)):
             shutil.copyfile(os.path.join(src, f), os.path.join(tmp, f))
+    if where:
+        with open(os.path.join(tmp, "origin.json"), "w") as f:
+            json.dump(where, f, indent=2)
+            f.write("\n")
     os.rename(tmp, dst)
 
 
@@ -167,9 +192,22 @@ def ms_per_update(out, run, runs):
     return MS_PER_LAYER * run["layers"] * mlp_factor
 
 
-def seconds_left(out, todo, runs, jobs):
+def run_seconds(out, run, runs):
     # each of the 4 evaluations (10,000 test images) costs about 30 updates' time
-    return sum(ms_per_update(out, r, runs) * (r["steps"] + 4 * 30) / 1000 for r in todo) / jobs
+    return ms_per_update(out, run, runs) * (run["steps"] + 4 * 30) / 1000
+
+
+def seconds_left(out, todo, runs, jobs):
+    return sum(run_seconds(out, r, runs) for r in todo) / jobs
+
+
+def parse_duration(text):
+    """'90', '90s', '9m', '2h30m' -> seconds."""
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", text.strip())
+    if not text.strip() or not m:
+        raise UsageError("--time-limit: '%s' is not a duration (e.g. 540, 9m, 2h30m)" % text)
+    h, mi, se = (int(x) if x else 0 for x in m.groups())
+    return h * 3600 + mi * 60 + se
 
 
 def hms(s):
@@ -228,7 +266,8 @@ class Sweep:
             self.say("FAILED   %s (exit %s, log %s)" % (run["name"], rc,
                      os.path.join(self.work, "logs", run["name"] + ".log")))
             return False
-        save_record(self.out, self.work, run)
+        save_record(self.out, self.work, run, origin(read_text(
+            os.path.join(self.work, "logs", run["name"] + ".binary"))))
         return True
 
     def progress(self, run, t0):
@@ -240,19 +279,48 @@ class Sweep:
             run["name"], acc, done, len(self.runs), hms(time.time() - t0),
             hms(seconds_left(self.out, left, self.runs, self.jobs))))
 
+    def next_run(self, queue, deadline):
+        """The first run of the queue (taken out of it), or with a time limit the first
+        whose estimated time fits into what is left of it; None if none does."""
+        for i, run in enumerate(queue):
+            if deadline is None or time.time() + run_seconds(self.out, run, self.runs) <= deadline:
+                return queue.pop(i)
+        return None
+
+    def stop_all(self, running):
+        """SIGTERM to every run (./train saves a checkpoint on it), then wait for them."""
+        for proc in running:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in running:
+            proc.wait()
+
     def run(self, todo, binary):
         """Run `todo`, JOBS at a time; Ctrl-C lets the runs save a checkpoint (./train
-        does on SIGINT) and stops. Returns the exit status."""
+        does on SIGINT) and stops. With --time-limit, only runs whose estimated time fits
+        into the time left start, and at the limit the running ones save a checkpoint and
+        stop. Returns the exit status."""
         os.makedirs(os.path.join(self.work, "logs"), exist_ok=True)
         os.makedirs(os.path.join(self.out, "runs"), exist_ok=True)
         self.log = open(os.path.join(self.out, "sweep.log"), "a")
         t0, failed, running, queue = time.time(), 0, {}, list(todo)
+        deadline = t0 + self.args.time_limit if self.args.time_limit is not None else None
         if self.args.max_runs:
             queue = queue[:self.args.max_runs]
         try:
             while queue or running:
+                if deadline is not None and time.time() >= deadline and running:
+                    self.say("sweep: time limit reached: stopping %d runs (each saves a checkpoint)"
+                             % len(running))
+                    self.stop_all(running)
+                    running = {}
                 while queue and len(running) < self.jobs:
-                    run = queue.pop(0)
+                    run = self.next_run(queue, deadline)
+                    if run is None:
+                        if not running:
+                            self.say("sweep: no run left that fits into the time limit")
+                            queue = []
+                        break
                     proc, how = self.start(run, binary)
                     self.say("%-8s %s" % (how, run["name"]))
                     if proc is None:
@@ -270,11 +338,7 @@ class Sweep:
         except KeyboardInterrupt:
             # Ctrl-C reaches the children too, a SIGTERM of the sweep does not: tell each
             # (./train saves a checkpoint on either signal) and wait for the checkpoints
-            for proc in running:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            for proc in running:
-                proc.wait()
+            self.stop_all(running)
             self.say("sweep: interrupted; %d runs of %d recorded. Run the same command to continue."
                      % (sum(record_done(self.out, r) for r in self.runs), len(self.runs)))
             return 130
@@ -390,6 +454,10 @@ def parse_args(argv):
                    help="niceness of the runs, so that other work on the machine comes first [10]")
     p.add_argument("--max-runs", type=int, default=0,
                    help="start at most N runs in this invocation (0 = all that are missing) [0]")
+    p.add_argument("--time-limit", metavar="DURATION",
+                   help="stop by then (e.g. 540, 9m, 2h30m): start only runs whose estimated time "
+                        "(from the records of their cell) fits into the time left; at the limit the "
+                        "running ones save a checkpoint and stop")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and the time left (with --engine slurm: the sbatch script); run nothing")
     p.add_argument("--report", action="store_true", help="run nothing: the report of the runs recorded so far")
@@ -409,6 +477,7 @@ def parse_args(argv):
     i.add_argument("--only", metavar="NAME", help="run this one run of the plan (if it has no record) and no report")
     i.add_argument("--binary", help="the ./train to run instead of a fresh copy of the build")
     a = p.parse_args(argv)
+    a.time_limit = parse_duration(a.time_limit) if a.time_limit is not None else None
     if a.jobs < 1 or a.max_runs < 0 or not 0 <= a.nice <= 19 or a.max_concurrent < 0 or a.cpus_per_task < 1:
         raise UsageError("--jobs and --cpus-per-task must be >= 1, --max-runs and --max-concurrent >= 0, --nice 0..19")
     return a

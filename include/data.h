@@ -49,7 +49,8 @@ extern const char *const DATA_SYNTHETIC_TASKS[];  /* NULL-terminated list of tas
 
 /* Images -> patches for the model: out (B, n, P) with n = (H/p)*(W/p), P = p*p*channels.
    Patches in row-major patch order; each patch flattened (row, col, channel); pixel/255. */
-void data_patches(float *out, const Dataset *ds, const int32_t *idx, int B, int patch);
+void data_patches(float *out, const Dataset *ds, const int32_t *idx, int B, int patch,
+                  int threads);
 /* Sequences -> tokens (B, seq_len) and any dataset -> labels (B). */
 void data_tokens(int32_t *out, const Dataset *ds, const int32_t *idx, int B);
 void data_labels(int32_t *out, const Dataset *ds, const int32_t *idx, int B);

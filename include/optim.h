@@ -27,6 +27,8 @@ typedef struct {
     long t;          /* updates done (Adam bias correction) */
     long frozen;     /* a tag of what is left out (the --freeze mask of freeze.h), saved with
                         the checkpoint and checked when it is loaded; 0 = nothing */
+    int threads;     /* OpenMP threads of an update (1 after init); every element is
+                        updated on its own, so the numbers do not depend on it */
 } Optimizer;
 
 /* Trains the whole block of n parameters. */
@@ -47,10 +49,13 @@ void optim_step(Optimizer *o, float *params, float *grads, float lr);
    norm and clipping see the trained parameters alone. */
 void optim_mask_grads(const Optimizer *o, float *grads);
 
-/* Global L2 norm of a gradient block, accumulated in double. */
-double grad_norm(const float *g, size_t n);
+/* Global L2 norm of a gradient block, accumulated in double: a sum per block of
+   GRAD_NORM_BLOCK elements, in order, then the blocks' sums in order, so the result is the
+   same with any number of threads. */
+enum { GRAD_NORM_BLOCK = 4096 };
+double grad_norm(const float *g, size_t n, int threads);
 /* If norm > max_norm > 0, scales g by max_norm / norm. Returns the scale applied. */
-float clip_grad_norm(float *g, size_t n, double norm, float max_norm);
+float clip_grad_norm(float *g, size_t n, double norm, float max_norm, int threads);
 
 typedef enum { SCHED_COSINE = 0, SCHED_CONSTANT = 1 } Schedule;
 /* Learning rate for update number step (0-based) of total: linear warmup from base/warmup

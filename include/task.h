@@ -27,6 +27,7 @@ int task_input_shape(ModelShape *s, int *patch_used, const Dataset *ds, int patc
 /* The inputs and labels of up to max_batch examples, in the form the model takes. */
 typedef struct {
     int patch;          /* 0 for token sequences */
+    int threads;        /* OpenMP threads that cut the images into patches (1 after alloc) */
     float *patches;     /* (max_batch, n, in_dim) for images, else NULL */
     int32_t *tokens;    /* (max_batch, n) for sequences, else NULL */
     int32_t *labels;    /* (max_batch) */

@@ -703,18 +703,18 @@ static void test_patches_gray(void) {
     const float want1[16] = {100, 101, 104, 105, 102, 103, 106, 107, 108, 109, 112, 113, 110, 111, 114, 115};
     const int32_t idx[3] = {1, 0, 1};
     float out[3 * 16];
-    data_patches(out, &ds, idx, 3, 2);
+    data_patches(out, &ds, idx, 3, 2, 1);
     for (int j = 0; j < 16; j++) {
         CHECK(out[j] == want1[j] / 255.0f, "b0 [%d]: %g want %g", j, out[j], want1[j] / 255.0f);
         CHECK(out[16 + j] == want0[j] / 255.0f, "b1 [%d]: %g", j, out[16 + j]);
         CHECK(out[32 + j] == want1[j] / 255.0f, "b2 [%d]: %g", j, out[32 + j]);
     }
-    data_patches(out, &ds, idx + 1, 1, 4);    /* one patch = the whole image, row-major */
+    data_patches(out, &ds, idx + 1, 1, 4, 1);    /* one patch = the whole image, row-major */
     for (int j = 0; j < 16; j++) CHECK(out[j] == px[j] / 255.0f, "p4 [%d]", j);
-    data_patches(out, &ds, idx + 1, 1, 1);    /* patch 1 = pixels in order */
+    data_patches(out, &ds, idx + 1, 1, 1, 1);    /* patch 1 = pixels in order */
     for (int j = 0; j < 16; j++) CHECK(out[j] == px[j] / 255.0f, "p1 [%d]", j);
     px[15] = 255;
-    data_patches(out, &ds, idx + 1, 1, 2);
+    data_patches(out, &ds, idx + 1, 1, 2, 1);
     CHECK(out[15] == 1.0f, "255 maps to 1, got %g", out[15]);
 }
 
@@ -731,7 +731,7 @@ static void test_patches_rgb(void) {
     };
     const int32_t idx[1] = {0};
     float out[48];
-    data_patches(out, &ds, idx, 1, 2);
+    data_patches(out, &ds, idx, 1, 2, 1);
     for (int q = 0; q < 4; q++)
         for (int j = 0; j < 12; j++)
             CHECK(out[q * 12 + j] == want[q][j] / 255.0f, "patch %d [%d]: %g want %g",

@@ -1,6 +1,8 @@
 /* Optimizer updates, clipping and the learning-rate schedule against values worked out
    by hand (the arithmetic is in the comments). */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "optim.h"
@@ -64,14 +66,14 @@ static void test_adamw_decoupled_decay(void) {
 
 static void test_clip_grad_norm(void) {
     float g[2] = {3.0f, 4.0f};
-    double n = grad_norm(g, 2);
+    double n = grad_norm(g, 2, 1);
     CHECK_CLOSE(n, 5.0, 1e-12, 0, "norm of (3,4)");
-    float s = clip_grad_norm(g, 2, n, 1.0f);
+    float s = clip_grad_norm(g, 2, n, 1.0f, 1);
     CHECK_CLOSE(s, 0.2, 1e-7, 0, "clip scale");
     CHECK_CLOSE(g[0], 0.6, 1e-7, 0, "clipped g0");
     CHECK_CLOSE(g[1], 0.8, 1e-7, 0, "clipped g1");
-    CHECK(clip_grad_norm(g, 2, 1.0, 2.0f) == 1.0f, "no clip under the limit");
-    CHECK(clip_grad_norm(g, 2, 1.0, 0.0f) == 1.0f, "max_norm 0 disables clipping");
+    CHECK(clip_grad_norm(g, 2, 1.0, 2.0f, 1) == 1.0f, "no clip under the limit");
+    CHECK(clip_grad_norm(g, 2, 1.0, 0.0f, 1) == 1.0f, "max_norm 0 disables clipping");
 }
 
 static void test_lr_schedule(void) {
@@ -85,7 +87,47 @@ static void test_lr_schedule(void) {
     CHECK_CLOSE(lr_at(0, 100, 0.5f, 0, 0.0f, SCHED_COSINE), 0.5, 1e-7, 0, "no warmup");
 }
 
+/* An update by 4 threads and the grad norm over 4 threads (blocks of GRAD_NORM_BLOCK summed
+   in order) give the bits of one thread; two trained ranges of a block (--freeze), so that
+   the moments' offsets per range are checked too. */
+static void test_threads_same_numbers(void) {
+    enum { N = 3 * GRAD_NORM_BLOCK + 123 };
+    OptRange ranges[2] = {{5, 7000}, {8000, N - 8100}};
+    OptConfig kinds[3] = {{.kind = OPT_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.1f},
+                          {.kind = OPT_SGD, .momentum = 0.9f, .weight_decay = 0.01f},
+                          {.kind = OPT_SGD}};
+    float *p[2], *g[2];
+    for (int k = 0; k < 3; k++) {
+        Optimizer o[2];
+        for (int t = 0; t < 2; t++) {
+            p[t] = malloc(sizeof(float) * N);
+            g[t] = malloc(sizeof(float) * N);
+            for (int i = 0; i < N; i++) p[t][i] = sinf(0.37f * i);
+            optim_init_ranges(&o[t], kinds[k], N, ranges, 2);
+            o[t].threads = t ? 4 : 1;
+        }
+        for (int step = 0; step < 3; step++)
+            for (int t = 0; t < 2; t++) {
+                for (int i = 0; i < N; i++) g[t][i] = cosf(0.11f * i + step) * (i % 7 ? 1.0f : 100.0f);
+                optim_step(&o[t], p[t], g[t], 0.01f);
+            }
+        CHECK(memcmp(p[0], p[1], sizeof(float) * N) == 0, "kind %d: 4 threads update as 1", k);
+        for (int t = 0; t < 2; t++) {
+            optim_free(&o[t]);
+            free(g[t]);
+        }
+        double n1 = grad_norm(p[0], N, 1), n4 = grad_norm(p[0], N, 4), n3 = grad_norm(p[0], N, 3);
+        CHECK(n1 == n4 && n1 == n3, "grad norm: %.17g %.17g %.17g", n1, n4, n3);
+        double ref = 0.0;
+        for (int i = 0; i < N; i++) ref += (double)p[0][i] * p[0][i];
+        CHECK_CLOSE(n1, sqrt(ref), 1e-12, 0, "grad norm against a plain sum");
+        free(p[0]);
+        free(p[1]);
+    }
+}
+
 SUITE(optim_tests) = {
+    {"optim_threads_same_numbers", test_threads_same_numbers},
     {"optim_sgd_plain_and_momentum", test_sgd_plain_and_momentum},
     {"optim_adam_two_steps", test_adam_two_steps},
     {"optim_adamw_decoupled_decay", test_adamw_decoupled_decay},

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import warnings
 
@@ -213,6 +214,55 @@ class Sweep(unittest.TestCase):
         self.assertEqual(r.stdout.count("resumed "), 1, r.stdout)
         self.assertIn("dropped  L2-ns0-s1: its checkpoint is from a build of ./train with other numbers", r.stdout)
         self.assertIn("started  L2-ns0-s1", r.stdout)
+
+    def test_time_limit(self):
+        # runs start only if their cell's estimate fits into the time left, and at the limit
+        # the running ones save a checkpoint and stop; the next invocation resumes them
+        plan = os.path.join(self.dir, "slow.json")
+        p = sweep.load_plan("tiny")
+        p["steps"] = 400000     # minutes: far beyond the limit
+        p["cells"] = [p["cells"][0]]
+        p["seeds"] = [1, 2]
+        del p["path"]
+        with open(plan, "w") as f:
+            json.dump(p, f)
+        out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
+        args = ["--plan", plan, "--out", out, "--work", work, "--jobs", "1"]
+        # the estimate before any record (2.75 ms a layer and update): 37 minutes a run
+        r = sweep_cmd(*args, "--time-limit", "10m")
+        self.assertIn("no run left that fits into the time limit", r.stdout)
+        self.assertNotIn("started ", r.stdout)
+        # a record of the cell that says 0.1 us an update: now a run fits, and is stopped
+        write_record(os.path.join(out, "runs", "L2-ns1-s2"), False)
+        with open(os.path.join(out, "runs", "L2-ns1-s2", "summary.json"), "w") as f:
+            json.dump({"status": "finished", "ms_per_step": 1e-4}, f)
+        t0 = time.time()
+        r = sweep_cmd(*args, "--time-limit", "2s")
+        self.assertLess(time.time() - t0, 60, r.stdout)
+        self.assertIn("started  L2-ns1-s1", r.stdout)
+        self.assertIn("time limit reached: stopping 1 runs", r.stdout)
+        self.assertTrue(os.path.exists(os.path.join(work, "L2-ns1-s1", "model.safetensors")), r.stdout)
+        self.assertFalse(os.path.exists(os.path.join(out, "runs", "L2-ns1-s1")), r.stdout)
+        r = sweep_cmd(*args, "--time-limit", "2s")
+        self.assertIn("resumed  L2-ns1-s1", r.stdout)
+        r = sweep_cmd(*args, "--time-limit", "2x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not a duration", r.stderr)
+
+    def test_record_says_where_it_ran(self):
+        out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
+        env = dict(os.environ, SWEEP_ORIGIN="a test machine")
+        r = subprocess.run([PY, os.path.join(ROOT, "experiments", "sweep.py"), "--plan", "tiny",
+                            "--seeds", "1", "--max-runs", "1", "--out", out, "--work", work],
+                           cwd=ROOT, capture_output=True, text=True, env=env)
+        self.assertIn("finished L2-ns1-s1", r.stdout, r.stderr)
+        with open(os.path.join(out, "runs", "L2-ns1-s1", "origin.json")) as f:
+            o = json.load(f)
+        self.assertEqual(o["machine"], "a test machine")
+        self.assertEqual(o["cores"], os.cpu_count())
+        with open(os.path.join(work, "logs", "L2-ns1-s1.binary")) as f:
+            self.assertEqual(o["numerics_fingerprint"], f.read())
+        self.assertEqual(len(o["numerics_fingerprint"]), 64)
 
     def test_bad_arguments_create_nothing(self):
         never = os.path.join(self.dir, "never")

@@ -1,5 +1,6 @@
 /* build/bench: speed of the training step on Fashion-MNIST, and of the machine's sgemm.
      build/bench step CONFIG THREADS   one line: config threads samples/s gflops ms/step rss_mb
+     build/bench phases CONFIG THREADS a line per part of the step: config threads part ms/step
      build/bench sgemm THREADS         one line: sgemm peak GFLOP/s (best of 1024^3, 2048^3)
    CONFIG: default (d 64, L 16, 7x7 patches), deep (L 64), wide (d 256, 4x4 patches,
    49 tokens, 4 heads, MLP 512). Each configuration runs in its own process so that the
@@ -40,7 +41,14 @@ static double peak_rss_mb(void) {
     return ru.ru_maxrss / 1024.0;
 }
 
-static int bench_step(const BenchConfig *c, int threads) {
+/* The parts of a step, timed apart: which of them scale with the thread count. */
+enum { PH_BATCH, PH_ZERO, PH_FORWARD, PH_BACKWARD, PH_NORM, PH_ADAM, PH_COUNT };
+static const char *PHASE_NAMES[PH_COUNT] = {"batch", "zero_grad", "forward", "backward",
+                                            "grad_norm", "adam"};
+
+/* Runs the training steps of c; prints the step line, or with phases the ms per step of
+   each part (a part whose ms do not fall with more threads limits the scaling). */
+static int bench_step(const BenchConfig *c, int threads, int phases) {
     Dataset train, test;
     char err[1024];
     if (data_load_idx(&train, &test, "/usr/share/datasets/fashion-mnist", err, sizeof err) != 0) {
@@ -56,22 +64,41 @@ static int bench_step(const BenchConfig *c, int threads) {
     model_init(&m, 1, 1.0f, 0.0f);
     Optimizer o;
     optim_init(&o, (OptConfig){OPT_ADAM, 0, 0.9f, 0.999f, 1e-8f, 0}, m.num_params);
+    o.threads = threads;
     float *patches = xmalloc(sizeof(float) * BATCH * n * s.in_dim);
     int32_t idx[BATCH], labels[BATCH];
-    double t0 = 0;
+    double t0 = 0, spent[PH_COUNT] = {0};
     /* the same counts as tools/bench_torch.py: about 1-10 s of steps per measurement */
     int warmup = 2, steps = c->d > 128 ? 4 : c->L > 32 ? 12 : 40;
     for (int step = 0; step < warmup + steps; step++) {
-        if (step == warmup) t0 = now_seconds();
+        if (step == warmup) {
+            t0 = now_seconds();
+            memset(spent, 0, sizeof spent);
+        }
+        double t[PH_COUNT + 1];
+        t[PH_BATCH] = now_seconds();
         for (int b = 0; b < BATCH; b++) idx[b] = (step * BATCH + b) % train.count;
-        data_patches(patches, &train, idx, BATCH, c->patch);   /* part of a real step */
+        data_patches(patches, &train, idx, BATCH, c->patch, threads);   /* part of a real step */
         data_labels(labels, &train, idx, BATCH);
+        t[PH_ZERO] = now_seconds();
         model_zero_grad(&m);
+        t[PH_FORWARD] = now_seconds();
         model_forward(&m, patches, NULL, labels, BATCH);
+        t[PH_BACKWARD] = now_seconds();
         model_backward(&m, patches, NULL, labels, BATCH);
+        t[PH_NORM] = now_seconds();
+        grad_norm(m.grads, m.num_params, threads);   /* as ./train does before each update */
+        t[PH_ADAM] = now_seconds();
         optim_step(&o, m.params, m.grads, 1e-3f);
+        t[PH_COUNT] = now_seconds();
+        for (int p = 0; p < PH_COUNT; p++) spent[p] += t[p + 1] - t[p];
     }
     double sec = (now_seconds() - t0) / steps;
+    if (phases) {
+        for (int p = 0; p < PH_COUNT; p++)
+            printf("%s %d %s %.3f\n", c->name, threads, PHASE_NAMES[p], spent[p] / steps * 1e3);
+        return 0;
+    }
     printf("%s %d %.1f %.2f %.2f %.1f\n", c->name, threads, BATCH / sec,
            step_flops(&s, BATCH) / sec * 1e-9, sec * 1e3, peak_rss_mb());
     return 0;
@@ -99,9 +126,12 @@ static int bench_sgemm(int threads) {
 
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "sgemm") == 0) return bench_sgemm(atoi(argv[2]));
-    if (argc == 4 && strcmp(argv[1], "step") == 0)
+    int phases = argc == 4 && strcmp(argv[1], "phases") == 0;
+    if (argc == 4 && (phases || strcmp(argv[1], "step") == 0))
         for (size_t i = 0; i < sizeof CONFIGS / sizeof *CONFIGS; i++)
-            if (strcmp(CONFIGS[i].name, argv[2]) == 0) return bench_step(&CONFIGS[i], atoi(argv[3]));
-    fprintf(stderr, "usage: build/bench step default|deep|wide THREADS | build/bench sgemm THREADS\n");
+            if (strcmp(CONFIGS[i].name, argv[2]) == 0)
+                return bench_step(&CONFIGS[i], atoi(argv[3]), phases);
+    fprintf(stderr, "usage: build/bench step|phases default|deep|wide THREADS | "
+                    "build/bench sgemm THREADS\n");
     return 2;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the C trainer and PyTorch on the same model, batch and data, side by side.
 # Each side at its best thread count (1 or 2 here); the sgemm peak at C's thread count.
-# Then, for the default model: samples/s at 1, 2, 4, ... threads up to the cores (scaling),
+# Then, for the default model: samples/s at 1, 2, 4, ... threads up to the cores (scaling), the
+# ms of each part of a step at 1 thread and at all cores,
 # one single-threaded run per core at once against one alone (the sweep's way), and, with
 # BENCH_BASELINE=<git revision>, that revision's build/bench against this one, alternating.
 set -euo pipefail
@@ -53,6 +54,11 @@ while [ "$t" -le "$cores" ]; do
   awk -v t="$t" -v s="$s" -v o="$one" 'BEGIN{printf "  %2d threads: %8.1f  %5.2fx\n", t, s, s/o}'
   t=$((t * 2))
 done
+
+echo
+echo "parts of a step, default model (ms per step; a part that does not speed up limits the scaling):"
+paste <(build/bench phases default 1) <(build/bench phases default "$cores") |
+  awk -v n="$cores" '{printf "  %-10s 1 thread %8.3f   %2d threads %8.3f   %5.2fx\n", $3, $4, n, $8, ($8 > 0 ? $4 / $8 : 0)}'
 
 echo
 echo "sweep throughput: $cores single-threaded runs of the default model at once, one per core:"

@@ -637,10 +637,12 @@ int data_synthetic(Dataset *train, Dataset *test, const char *task, int train_co
 
 /* ---------------------------------------------------------------- batches */
 
-void data_patches(float *out, const Dataset *ds, const int32_t *idx, int B, int patch) {
+void data_patches(float *out, const Dataset *ds, const int32_t *idx, int B, int patch,
+                  int threads) {
     int p = patch, W = ds->width, C = ds->channels;
     int nh = ds->height / p, nw = W / p;
     size_t P = (size_t)p * p * C, image = (size_t)ds->height * W * C;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int b = 0; b < B; b++) {
         const uint8_t *im = ds->pixels + (size_t)idx[b] * image;
         for (int pr = 0; pr < nh; pr++) {

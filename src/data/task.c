@@ -42,13 +42,14 @@ int task_input_shape(ModelShape *s, int *patch_used, const Dataset *ds, int patc
 void task_batch_alloc(TaskBatch *b, const ModelShape *s, int patch, int max_batch) {
     size_t B = (size_t)max_batch;
     b->patch = patch;
+    b->threads = 1;
     b->patches = patch ? xmalloc(sizeof(float) * B * s->n * s->in_dim) : NULL;
     b->tokens = patch ? NULL : xmalloc(sizeof(int32_t) * B * s->n);
     b->labels = xmalloc(sizeof(int32_t) * B);
 }
 
 void task_batch_fill(TaskBatch *b, const Dataset *ds, const int32_t *idx, int B) {
-    if (b->patch) data_patches(b->patches, ds, idx, B, b->patch);
+    if (b->patch) data_patches(b->patches, ds, idx, B, b->patch, b->threads);
     else data_tokens(b->tokens, ds, idx, B);
     data_labels(b->labels, ds, idx, B);
 }

@@ -409,4 +409,12 @@ void model_backward(Model *m, const float *patches, const int32_t *tokens,
     }
 }
 
-void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->num_params); }
+void model_zero_grad(Model *m) {
+    enum { CHUNK = 1 << 14 };
+    long chunks = (long)((m->num_params + CHUNK - 1) / CHUNK);
+#pragma omp parallel for num_threads(m->shards) schedule(static) if (m->shards > 1)
+    for (long c = 0; c < chunks; c++) {
+        size_t i = (size_t)c * CHUNK, len = m->num_params - i < CHUNK ? m->num_params - i : CHUNK;
+        memset(m->grads + i, 0, sizeof(float) * len);
+    }
+}

@@ -22,6 +22,7 @@ void optim_init_ranges(Optimizer *o, OptConfig c, size_t block, const OptRange *
     for (int r = 0; r < nranges; r++) o->n += ranges[r].count;
     o->t = 0;
     o->frozen = 0;
+    o->threads = 1;
     int needs_m = c.kind != OPT_SGD || c.momentum != 0.0f;
     o->m = needs_m ? xcalloc(o->n ? o->n : 1, sizeof(float)) : NULL;
     o->v = c.kind != OPT_SGD ? xcalloc(o->n ? o->n : 1, sizeof(float)) : NULL;
@@ -39,17 +40,24 @@ void optim_free(Optimizer *o) {
     o->ranges = NULL;
 }
 
-/* Parameter i of the block is updated with moment element k: k counts the trained
-   elements only, so the moments of the ranges lie packed one after the other. */
+/* Parameter offset + i of range r is updated with moment element k0 + i: k counts the
+   trained elements only, so the moments of the ranges lie packed one after the other.
+   Each element's update reads and writes that element alone: threads split a range. */
 static void sgd_step(Optimizer *o, float *p, float *g, float lr) {
     float mu = o->c.momentum, wd = o->c.weight_decay;
-    size_t k = 0;
-    for (int r = 0; r < o->nranges; r++)
-        for (size_t i = o->ranges[r].offset, end = i + o->ranges[r].count; i < end; i++, k++) {
-            float gi = g[i] + wd * p[i];
-            if (o->m) gi = o->m[k] = mu * o->m[k] + gi;
-            p[i] -= lr * gi;
+    float *m = o->m;
+    size_t k0 = 0;
+    for (int r = 0; r < o->nranges; r++) {
+        float *pr = p + o->ranges[r].offset, *gr = g + o->ranges[r].offset, *mr = m ? m + k0 : NULL;
+        long count = (long)o->ranges[r].count;
+#pragma omp parallel for num_threads(o->threads) schedule(static) if (o->threads > 1)
+        for (long i = 0; i < count; i++) {
+            float gi = gr[i] + wd * pr[i];
+            if (mr) gi = mr[i] = mu * mr[i] + gi;
+            pr[i] -= lr * gi;
         }
+        k0 += (size_t)count;
+    }
 }
 
 /* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * m_hat / (sqrt(v_hat) + eps),
@@ -61,16 +69,23 @@ static void adam_step(Optimizer *o, float *p, float *g, float lr) {
     float bc2 = (float)(1.0 - pow(c->beta2, (double)o->t));
     float l2 = c->kind == OPT_ADAM ? c->weight_decay : 0.0f;
     float decay = c->kind == OPT_ADAMW ? lr * c->weight_decay : 0.0f;
-    size_t k = 0;
-    for (int r = 0; r < o->nranges; r++)
-        for (size_t i = o->ranges[r].offset, end = i + o->ranges[r].count; i < end; i++, k++) {
-            float gi = g[i] + l2 * p[i];
-            o->m[k] = c->beta1 * o->m[k] + (1.0f - c->beta1) * gi;
-            o->v[k] = c->beta2 * o->v[k] + (1.0f - c->beta2) * gi * gi;
-            float mhat = o->m[k] / bc1, vhat = o->v[k] / bc2;
-            p[i] -= decay * p[i];
-            p[i] -= lr * mhat / (sqrtf(vhat) + c->eps);
+    float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    size_t k0 = 0;
+    for (int r = 0; r < o->nranges; r++) {
+        float *pr = p + o->ranges[r].offset, *gr = g + o->ranges[r].offset;
+        float *m = o->m + k0, *v = o->v + k0;
+        long count = (long)o->ranges[r].count;
+#pragma omp parallel for num_threads(o->threads) schedule(static) if (o->threads > 1)
+        for (long i = 0; i < count; i++) {
+            float gi = gr[i] + l2 * pr[i];
+            m[i] = b1 * m[i] + (1.0f - b1) * gi;
+            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            float mhat = m[i] / bc1, vhat = v[i] / bc2;
+            pr[i] -= decay * pr[i];
+            pr[i] -= lr * mhat / (sqrtf(vhat) + eps);
         }
+        k0 += (size_t)count;
+    }
 }
 
 void optim_step(Optimizer *o, float *params, float *grads, float lr) {
@@ -91,16 +106,27 @@ void optim_mask_grads(const Optimizer *o, float *grads) {
     memset(grads + from, 0, sizeof(float) * (o->block - from));
 }
 
-double grad_norm(const float *g, size_t n) {
+double grad_norm(const float *g, size_t n, int threads) {
+    long blocks = (long)((n + GRAD_NORM_BLOCK - 1) / GRAD_NORM_BLOCK);
+    double *part = xmalloc(sizeof(double) * (size_t)(blocks > 0 ? blocks : 1));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (long b = 0; b < blocks; b++) {
+        size_t i = (size_t)b * GRAD_NORM_BLOCK, end = i + GRAD_NORM_BLOCK < n ? i + GRAD_NORM_BLOCK : n;
+        double s = 0.0;
+        for (; i < end; i++) s += (double)g[i] * g[i];
+        part[b] = s;
+    }
     double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    for (long b = 0; b < blocks; b++) s += part[b];
+    free(part);
     return sqrt(s);
 }
 
-float clip_grad_norm(float *g, size_t n, double norm, float max_norm) {
+float clip_grad_norm(float *g, size_t n, double norm, float max_norm, int threads) {
     if (max_norm <= 0.0f || norm <= max_norm) return 1.0f;
     float scale = (float)(max_norm / norm);
-    for (size_t i = 0; i < n; i++) g[i] *= scale;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (long i = 0; i < (long)n; i++) g[i] *= scale;
     return scale;
 }
 

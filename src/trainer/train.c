@@ -93,6 +93,7 @@ static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
 
 static void alloc_batch(Trainer *T) {
     task_batch_alloc(&T->batch, &T->model.s, T->patch, T->model.max_batch);
+    T->batch.threads = T->threads;
     T->perm = xmalloc(sizeof(int32_t) * T->train.count);
     T->perm_epoch = -1;
 }
@@ -284,12 +285,12 @@ static StepStats train_step(Trainer *T, long step) {
     st.loss = model_forward(m, T->batch.patches, T->batch.tokens, T->batch.labels, c->batch);
     model_backward(m, T->batch.patches, T->batch.tokens, T->batch.labels, c->batch);
     if (T->opt.frozen) optim_mask_grads(&T->opt, m->grads);   /* norm of the trained ones */
-    st.gnorm = grad_norm(m->grads, m->num_params);
+    st.gnorm = grad_norm(m->grads, m->num_params, T->threads);
     st.lr = lr_at(step, T->total_steps, (float)c->lr, c->warmup, (float)c->min_lr,
                   strcmp(c->schedule, "constant") == 0 ? SCHED_CONSTANT : SCHED_COSINE);
     st.diverged = !isfinite(st.loss) || !isfinite(st.gnorm);
     if (!st.diverged) {   /* a non-finite gradient must not reach the weights */
-        clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip);
+        clip_grad_norm(m->grads, m->num_params, st.gnorm, (float)c->clip, T->threads);
         optim_step(&T->opt, m->params, m->grads, st.lr);
     }
     st.acc = (double)count_correct(m->a.logits, T->batch.labels, c->batch, m->s.C) / c->batch;
@@ -526,6 +527,7 @@ static void init_optimizer(Trainer *T) {
     optim_init_ranges(&T->opt, opt_config(&T->cfg), m->num_params, ranges,
                       freeze_trained_ranges(m, mask, ranges));
     T->opt.frozen = (long)mask;
+    T->opt.threads = T->threads;
     free(ranges);
 }
 
