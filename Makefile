@@ -75,6 +75,23 @@ build/bench: build/tools/bench.o $(LIB_OBJ)
 bench: deps build/bench
 	tools/bench.sh
 
+# device/ (git-ignored): what a machine without our packages needs to run the map sweep and
+# the scaling bench there (the device machine: 16 cores, no package registry): ./train and
+# build/bench linked statically (OpenBLAS's .a has every CPU's kernels), stripped, gzipped,
+# and Fashion-MNIST. experiments/device_run.sh runs them there (README "Experiments").
+# (ld warns that libgomp calls dlopen: only for offloading to accelerators, which we never do)
+STATIC_LIBS := -lopenblas -lstb -lgfortran -lquadmath -lm -lpthread
+build/static/train: build/trainer/train.o $(call objs,$(TRAIN_DIRS),build)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
+build/static/bench: build/tools/bench.o $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
+
+.PHONY: device-bundle
+device-bundle: deps train build/bench build/static/train build/static/bench
+	experiments/device_bundle.sh
+
 run: deps train
 	./train
 

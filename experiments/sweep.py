@@ -283,7 +283,8 @@ class Sweep:
         """The first run of the queue (taken out of it), or with a time limit the first
         whose estimated time fits into what is left of it; None if none does."""
         for i, run in enumerate(queue):
-            if deadline is None or time.time() + run_seconds(self.out, run, self.runs) <= deadline:
+            if deadline is None or \
+                    time.time() + self.args.slowdown * run_seconds(self.out, run, self.runs) <= deadline:
                 return queue.pop(i)
         return None
 
@@ -458,6 +459,10 @@ def parse_args(argv):
                    help="stop by then (e.g. 540, 9m, 2h30m): start only runs whose estimated time "
                         "(from the records of their cell) fits into the time left; at the limit the "
                         "running ones save a checkpoint and stop")
+    p.add_argument("--slowdown", type=float, default=1.0, metavar="F",
+                   help="with --time-limit: runs here take F times the estimate from the records [1]")
+    p.add_argument("--binary", help="the ./train to run instead of a fresh copy of the build "
+                                    "(e.g. a static one on a machine without our packages)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and the time left (with --engine slurm: the sbatch script); run nothing")
     p.add_argument("--report", action="store_true", help="run nothing: the report of the runs recorded so far")
@@ -475,9 +480,11 @@ def parse_args(argv):
                    help="another sbatch option, passed as it is (repeat for more), e.g. --sbatch-arg=--account=lab")
     i = p.add_argument_group("inside a Slurm task (written into the script; not for direct use)")
     i.add_argument("--only", metavar="NAME", help="run this one run of the plan (if it has no record) and no report")
-    i.add_argument("--binary", help="the ./train to run instead of a fresh copy of the build")
     a = p.parse_args(argv)
     a.time_limit = parse_duration(a.time_limit) if a.time_limit is not None else None
+    a.binary = os.path.abspath(a.binary) if a.binary else None
+    if a.slowdown <= 0:
+        raise UsageError("--slowdown must be > 0")
     if a.jobs < 1 or a.max_runs < 0 or not 0 <= a.nice <= 19 or a.max_concurrent < 0 or a.cpus_per_task < 1:
         raise UsageError("--jobs and --cpus-per-task must be >= 1, --max-runs and --max-concurrent >= 0, --nice 0..19")
     return a
@@ -512,7 +519,7 @@ def main(argv):
     rc = 0
     if not args.report and todo:
         try:
-            binary = snapshot_binary(args.work)
+            binary = args.binary or snapshot_binary(args.work)
             if args.engine == "slurm":
                 rc = run_slurm(args, plan, runs, todo, binary)
             else:

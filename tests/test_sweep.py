@@ -253,9 +253,11 @@ class Sweep(unittest.TestCase):
         out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
         env = dict(os.environ, SWEEP_ORIGIN="a test machine")
         r = subprocess.run([PY, os.path.join(ROOT, "experiments", "sweep.py"), "--plan", "tiny",
-                            "--seeds", "1", "--max-runs", "1", "--out", out, "--work", work],
+                            "--seeds", "1", "--max-runs", "1", "--out", out, "--work", work,
+                            "--binary", "./train"],   # relative to the cwd, the root
                            cwd=ROOT, capture_output=True, text=True, env=env)
         self.assertIn("finished L2-ns1-s1", r.stdout, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(work, "train.bin")), "--binary: no copy of ./train")
         with open(os.path.join(out, "runs", "L2-ns1-s1", "origin.json")) as f:
             o = json.load(f)
         self.assertEqual(o["machine"], "a test machine")

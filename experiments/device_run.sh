@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# On the device machine (or any Linux x86-64 machine with python3 and none of our packages):
+# runs, within SECONDS, the scaling bench of the default model and then the map sweep, one
+# single-threaded run per core, from the bundle that `make device-bundle` left in device/.
+# What comes back, under $OUT (or OUT_DIR, else ./device-out):
+#   device-map.tar.gz   the records the sweep finished (results/map/runs/NAME/), to unpack
+#                       in the repository: tar xzf device-map.tar.gz --skip-old-files
+#   scaling.txt         samples/s at 1, 2, 4, ... threads, the parts of a step at 1 thread and
+#                       at all cores, and one run per core at once against one alone
+#   sweep.txt           the sweep's output
+# Runs the time limit cuts off save a checkpoint there and are lost with the machine.
+# usage: bash experiments/device_run.sh SECONDS [PLAN]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+limit=${1:?usage: device_run.sh SECONDS [PLAN]}
+plan=${2:-map}
+start=$(date +%s)
+out=${OUT:-${OUT_DIR:-device-out}}
+mkdir -p "$out"
+bin=$(mktemp -d)
+for prog in train bench; do
+  gzip -dc "device/$prog.gz" > "$bin/$prog" && chmod +x "$bin/$prog" || { echo "device/$prog.gz: missing (make device-bundle)"; exit 1; }
+done
+# the runs' config.json names the data directory: the same path as on our machines
+data=/usr/share/datasets/fashion-mnist
+if ! ls "$data"/train-images-idx3-ubyte* >/dev/null 2>&1; then
+  mkdir -p "$data" && cp device/fashion-mnist/* "$data/" || { echo "cannot install the dataset in $data"; exit 1; }
+fi
+cores=$(nproc)
+# OpenBLAS cannot see the device's processor model and would take a kernel 3.5x slower
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export SWEEP_ORIGIN=${SWEEP_ORIGIN:-device machine, $cores cores}
+marker=$(mktemp)
+work=$(mktemp -d)
+
+{
+  echo "machine: $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, bundle $(cat device/commit)"
+  echo "scaling, default model (samples/s; speed-up over 1 thread):"
+  one=$("$bin/bench" step default 1 | awk '{print $3}')
+  t=1
+  while [ "$t" -le "$cores" ]; do
+    s=$([ "$t" = 1 ] && echo "$one" || "$bin/bench" step default "$t" | awk '{print $3}')
+    awk -v t="$t" -v s="$s" -v o="$one" 'BEGIN{printf "  %2d threads: %8.1f  %5.2fx\n", t, s, s/o}'
+    if [ "$t" -lt "$cores" ] && [ $((t * 2)) -gt "$cores" ]; then t=$cores; else t=$((t * 2)); fi
+  done
+  echo "parts of a step, default model (ms per step):"
+  paste <("$bin/bench" phases default 1) <("$bin/bench" phases default "$cores") |
+    awk -v n="$cores" '{printf "  %-10s 1 thread %8.3f   %2d threads %8.3f   %5.2fx\n", $3, $4, n, $8, ($8 > 0 ? $4 / $8 : 0)}'
+  for i in $(seq "$cores"); do "$bin/bench" step default 1 > "$work/run$i" & done
+  wait
+  cat "$work"/run* | awk '{s += $3; n++} END{print s/n}' > "$work/per-run"
+  awk -v o="$one" -v n="$cores" -v e="$(cat "$work/per-run")" 'BEGIN{printf "sweep throughput: %d single-threaded runs at once: %.1f samples/s each, %.0f%% of one alone (%.1f)\n", n, e, 100*e/o, o}'
+} 2>&1 | tee "$out/scaling.txt"
+
+# the sweep's estimates come from records made on our 2-core machine: scale them by how much
+# slower a run is here when every core runs one (never below 1), with a margin of 20%
+slow=$(awk -v r="$(cat device/reference.txt)" -v h="$(cat "$work/per-run" 2>/dev/null || echo 0)" \
+  'BEGIN{f = (h > 0 ? r / h : 2); if (f < 1) f = 1; printf "%.2f", 1.2 * f}')
+left=$((limit - ($(date +%s) - start) - 45))   # 45 s to stop the runs and pack
+echo "sweep: ${left}s, estimates x$slow" | tee "$out/sweep.txt"
+if [ "$left" -gt 30 ]; then
+  PYTHONUNBUFFERED=1 python3 experiments/sweep.py --plan "$plan" --jobs "$cores" --nice 0 \
+    --binary "$bin/train" --time-limit "${left}s" --slowdown "$slow" 2>&1 | tee -a "$out/sweep.txt"
+fi
+mapfile -t new < <(find "results/$plan/runs" -mindepth 1 -maxdepth 1 -type d -newer "$marker" ! -name '*.tmp' 2>/dev/null)
+if [ "${#new[@]}" -gt 0 ]; then
+  tar czf "$out/device-$plan.tar.gz" "${new[@]}"
+  echo "packed ${#new[@]} records into $out/device-$plan.tar.gz" | tee -a "$out/sweep.txt"
+else
+  echo "no new record" | tee -a "$out/sweep.txt"
+fi
+rm -rf "$bin" "$work" "$marker"
