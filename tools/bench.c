@@ -2,6 +2,7 @@
      build/bench step CONFIG THREADS   one line: config threads samples/s gflops ms/step rss_mb
      build/bench phases CONFIG THREADS a line per part of the step: config threads part ms/step
      build/bench sgemm THREADS         one line: sgemm peak GFLOP/s (best of 1024^3, 2048^3)
+     build/bench fma THREADS           one line: FMA peak GFLOP/s (register-only loop, AVX2)
    CONFIG: default (d 64, L 16, 7x7 patches), deep (L 64), wide (d 256, 4x4 patches,
    49 tokens, 4 heads, MLP 512). Each configuration runs in its own process so that the
    peak RSS is its own. */
@@ -124,14 +125,58 @@ static int bench_sgemm(int threads) {
     return 0;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* iters x 12 independent 8-wide fused multiply-adds, kept in registers: the FMA units'
+   throughput with nothing else in the way (no loads, no stores). */
+__attribute__((target("avx2,fma"))) static float fma_loop(long iters, float x) {
+    __m256 acc[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(x);
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    __m256 s = acc[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, acc[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+#endif
+
+/* The machine's single-precision FMA peak at this thread count (AVX2: 16 flops per FMA),
+   measured: what "% of peak" would be against the arithmetic units rather than sgemm. */
+static int bench_fma(int threads) {
+#if defined(__x86_64__)
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        printf("fma %d 0\n", threads);
+        return 0;
+    }
+    long iters = 50 * 1000 * 1000;
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        float sink = 0;
+        double t0 = now_seconds();
+#pragma omp parallel for num_threads(threads) reduction(+ : sink)
+        for (int t = 0; t < threads; t++) sink += fma_loop(iters, 1e-3f * (float)t);
+        double gf = (double)threads * iters * 12 * 16 / (now_seconds() - t0) * 1e-9;
+        if (gf > best && sink == sink) best = gf;
+    }
+    printf("fma %d %.1f\n", threads, best);
+#else
+    printf("fma %d 0\n", threads);
+#endif
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "sgemm") == 0) return bench_sgemm(atoi(argv[2]));
+    if (argc == 3 && strcmp(argv[1], "fma") == 0) return bench_fma(atoi(argv[2]));
     int phases = argc == 4 && strcmp(argv[1], "phases") == 0;
     if (argc == 4 && (phases || strcmp(argv[1], "step") == 0))
         for (size_t i = 0; i < sizeof CONFIGS / sizeof *CONFIGS; i++)
             if (strcmp(CONFIGS[i].name, argv[2]) == 0)
                 return bench_step(&CONFIGS[i], atoi(argv[3]), phases);
     fprintf(stderr, "usage: build/bench step|phases default|deep|wide THREADS | "
-                    "build/bench sgemm THREADS\n");
+                    "build/bench sgemm|fma THREADS\n");
     return 2;
 }

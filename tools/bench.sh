@@ -40,7 +40,11 @@ for cfg in default deep wide; do
   printf '| %-7s | %-22s | %-9s | %-8s | %-23s | %-11s | %-9s | %-9s | %-16s |\n' "$cfg" "$cs ($ct)" "$cg" "$cr" "$ps ($pt)" "$pg" "$pr" "$ratio" "$share"
 done
 echo
-for t in $THREADS; do echo "sgemm peak (best of 1024^3 and 2048^3) with $t thread(s): ${peak[$t]} GFLOP/s"; done
+for t in $THREADS; do
+  fma=$(build/bench fma "$t" | awk '{print $3}')
+  echo "sgemm peak (best of 1024^3 and 2048^3) with $t thread(s): ${peak[$t]} GFLOP/s;" \
+       "FMA peak (12 chains of 8-wide FMAs in registers): $fma GFLOP/s, sgemm at $(awk -v a="${peak[$t]}" -v b="$fma" 'BEGIN{printf "%.0f", b > 0 ? 100*a/b : 0}')% of it"
+done
 [ "$have_torch" = 1 ] || echo "PyTorch side skipped: python3-torch is not installed (apt-get install python3-torch)"
 
 sps() { awk '{print $3}'; }   # samples/s of a build/bench step line
