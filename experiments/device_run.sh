@@ -26,7 +26,7 @@ data=/usr/share/datasets/fashion-mnist
 if ! ls "$data"/train-images-idx3-ubyte* >/dev/null 2>&1; then
   mkdir -p "$data" && cp device/fashion-mnist/* "$data/" || { echo "cannot install the dataset in $data"; exit 1; }
 fi
-cores=$(nproc)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)   # nproc obeys OMP_NUM_THREADS
 # OpenBLAS cannot see the device's processor model and would take a kernel 3.5x slower
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export SWEEP_ORIGIN=${SWEEP_ORIGIN:-device machine, $cores cores}
@@ -35,21 +35,7 @@ work=$(mktemp -d)
 
 {
   echo "machine: $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, bundle $(cat device/commit)"
-  echo "scaling, default model (samples/s; speed-up over 1 thread):"
-  one=$("$bin/bench" step default 1 | awk '{print $3}')
-  t=1
-  while [ "$t" -le "$cores" ]; do
-    s=$([ "$t" = 1 ] && echo "$one" || "$bin/bench" step default "$t" | awk '{print $3}')
-    awk -v t="$t" -v s="$s" -v o="$one" 'BEGIN{printf "  %2d threads: %8.1f  %5.2fx\n", t, s, s/o}'
-    if [ "$t" -lt "$cores" ] && [ $((t * 2)) -gt "$cores" ]; then t=$cores; else t=$((t * 2)); fi
-  done
-  echo "parts of a step, default model (ms per step):"
-  paste <("$bin/bench" phases default 1) <("$bin/bench" phases default "$cores") |
-    awk -v n="$cores" '{printf "  %-10s 1 thread %8.3f   %2d threads %8.3f   %5.2fx\n", $3, $4, n, $8, ($8 > 0 ? $4 / $8 : 0)}'
-  for i in $(seq "$cores"); do "$bin/bench" step default 1 > "$work/run$i" & done
-  wait
-  cat "$work"/run* | awk '{s += $3; n++} END{print s/n}' > "$work/per-run"
-  awk -v o="$one" -v n="$cores" -v e="$(cat "$work/per-run")" 'BEGIN{printf "sweep throughput: %d single-threaded runs at once: %.1f samples/s each, %.0f%% of one alone (%.1f)\n", n, e, 100*e/o, o}'
+  bash tools/bench_scaling.sh "$bin/bench" "$work/per-run"
 } 2>&1 | tee "$out/scaling.txt"
 
 # the sweep's estimates come from records made on our 2-core machine: scale them by how much

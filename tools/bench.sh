@@ -21,7 +21,7 @@ best() {   # best line (highest samples/s) of: command prefix, config
 
 have_torch=1
 $PY -c "import torch" 2>/dev/null || have_torch=0
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed')"
+echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed')"
 echo "batch 128, Fashion-MNIST, one training step = forward + backward + Adam"
 echo
 printf '| %-7s | %-22s | %-9s | %-8s | %-22s | %-9s | %-8s | %-9s | %-16s |\n' config "C samples/s (threads)" "C GFLOP/s" "C RSS MB" "PyTorch samples/s (thr)" "PT GFLOP/s" "PT RSS MB" "C/PyTorch" "C / sgemm peak"
@@ -48,29 +48,8 @@ done
 [ "$have_torch" = 1 ] || echo "PyTorch side skipped: python3-torch is not installed (apt-get install python3-torch)"
 
 sps() { awk '{print $3}'; }   # samples/s of a build/bench step line
-cores=$(nproc)
 echo
-echo "scaling, default model (samples/s; speed-up over 1 thread):"
-one=$(build/bench step default 1 | sps)
-t=1
-while [ "$t" -le "$cores" ]; do
-  s=$([ "$t" = 1 ] && echo "$one" || build/bench step default "$t" | sps)
-  awk -v t="$t" -v s="$s" -v o="$one" 'BEGIN{printf "  %2d threads: %8.1f  %5.2fx\n", t, s, s/o}'
-  t=$((t * 2))
-done
-
-echo
-echo "parts of a step, default model (ms per step; a part that does not speed up limits the scaling):"
-paste <(build/bench phases default 1) <(build/bench phases default "$cores") |
-  awk -v n="$cores" '{printf "  %-10s 1 thread %8.3f   %2d threads %8.3f   %5.2fx\n", $3, $4, n, $8, ($8 > 0 ? $4 / $8 : 0)}'
-
-echo
-echo "sweep throughput: $cores single-threaded runs of the default model at once, one per core:"
-tmp=$(mktemp -d)
-for i in $(seq "$cores"); do build/bench step default 1 > "$tmp/$i" & done
-wait
-awk -v o="$one" '{s += $3; n++} END{printf "  per run %.1f samples/s (mean of %d), alone %.1f: %.0f%% of a run alone\n", s/n, n, o, 100*s/n/o}' "$tmp"/*
-rm -rf "$tmp"
+tools/bench_scaling.sh build/bench
 
 if [ -n "${BENCH_BASELINE:-}" ]; then
   base=$(mktemp -d)
