@@ -107,18 +107,22 @@ void optim_mask_grads(const Optimizer *o, float *grads) {
 }
 
 double grad_norm(const float *g, size_t n, int threads) {
-    long blocks = (long)((n + GRAD_NORM_BLOCK - 1) / GRAD_NORM_BLOCK);
-    double *part = xmalloc(sizeof(double) * (size_t)(blocks > 0 ? blocks : 1));
+    /* the blocks' sums go through a fixed buffer, 256 blocks at a time: no allocation */
+    enum { BUF = 256 };
+    double part[BUF], s = 0.0;
+    size_t blocks = (n + GRAD_NORM_BLOCK - 1) / GRAD_NORM_BLOCK;
+    for (size_t b0 = 0; b0 < blocks; b0 += BUF) {
+        long nb = (long)(blocks - b0 < BUF ? blocks - b0 : BUF);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (long b = 0; b < blocks; b++) {
-        size_t i = (size_t)b * GRAD_NORM_BLOCK, end = i + GRAD_NORM_BLOCK < n ? i + GRAD_NORM_BLOCK : n;
-        double s = 0.0;
-        for (; i < end; i++) s += (double)g[i] * g[i];
-        part[b] = s;
+        for (long b = 0; b < nb; b++) {
+            size_t i = (b0 + (size_t)b) * GRAD_NORM_BLOCK;
+            size_t end = i + GRAD_NORM_BLOCK < n ? i + GRAD_NORM_BLOCK : n;
+            double sb = 0.0;
+            for (; i < end; i++) sb += (double)g[i] * g[i];
+            part[b] = sb;
+        }
+        for (long b = 0; b < nb; b++) s += part[b];
     }
-    double s = 0.0;
-    for (long b = 0; b < blocks; b++) s += part[b];
-    free(part);
     return sqrt(s);
 }
 
