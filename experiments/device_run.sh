@@ -42,11 +42,11 @@ work=$(mktemp -d)
 # slower a run is here when every core runs one (never below 1), with a margin of 20%
 slow=$(awk -v r="$(cat device/reference.txt)" -v h="$(cat "$work/per-run" 2>/dev/null || echo 0)" \
   'BEGIN{f = (h > 0 ? r / h : 2); if (f < 1) f = 1; printf "%.2f", 1.2 * f}')
-left=$((limit - ($(date +%s) - start) - 45))   # 45 s to stop the runs and pack
+left=$((limit - ($(date +%s) - start) - 30))   # 30 s to stop the runs and pack (no report there)
 echo "sweep: ${left}s, estimates x$slow" | tee "$out/sweep.txt"
 if [ "$left" -gt 30 ]; then
   PYTHONUNBUFFERED=1 python3 experiments/sweep.py --plan "$plan" --jobs "$cores" --nice 0 \
-    --binary "$bin/train" --time-limit "${left}s" --slowdown "$slow" 2>&1 | tee -a "$out/sweep.txt"
+    --binary "$bin/train" --time-limit "${left}s" --slowdown "$slow" --no-report 2>&1 | tee -a "$out/sweep.txt"
 fi
 mapfile -t new < <(find "results/$plan/runs" -mindepth 1 -maxdepth 1 -type d -newer "$marker" ! -name '*.tmp' 2>/dev/null)
 if [ "${#new[@]}" -gt 0 ]; then

@@ -220,6 +220,7 @@ class Sweep:
         self.args, self.plan, self.runs = args, plan, runs
         self.out, self.work, self.jobs = args.out, args.work, args.jobs
         self.log = None
+        self.estimates = {}   # cell -> estimated seconds of a run, until the next record
 
     def say(self, text):
         print(text, flush=True)
@@ -268,6 +269,7 @@ class Sweep:
             return False
         save_record(self.out, self.work, run, origin(read_text(
             os.path.join(self.work, "logs", run["name"] + ".binary"))))
+        self.estimates.clear()   # a new record: the estimates may change
         return True
 
     def progress(self, run, t0):
@@ -283,10 +285,16 @@ class Sweep:
         """The first run of the queue (taken out of it), or with a time limit the first
         whose estimated time fits into what is left of it; None if none does."""
         for i, run in enumerate(queue):
-            if deadline is None or \
-                    time.time() + self.args.slowdown * run_seconds(self.out, run, self.runs) <= deadline:
+            if deadline is None or time.time() + self.estimate(run) <= deadline:
                 return queue.pop(i)
         return None
+
+    def estimate(self, run):
+        """run_seconds times --slowdown, read from the records once per cell and record."""
+        key = (run["cell"], run["steps"])
+        if key not in self.estimates:
+            self.estimates[key] = self.args.slowdown * run_seconds(self.out, run, self.runs)
+        return self.estimates[key]
 
     def stop_all(self, running):
         """SIGTERM to every run (./train saves a checkpoint on it), then wait for them."""
@@ -466,6 +474,8 @@ def parse_args(argv):
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and the time left (with --engine slurm: the sbatch script); run nothing")
     p.add_argument("--report", action="store_true", help="run nothing: the report of the runs recorded so far")
+    p.add_argument("--no-report", action="store_true",
+                   help="run the runs, write no report (e.g. where numpy and matplotlib are missing or slow)")
     p.add_argument("--engine", choices=("local", "slurm"), default="local",
                    help="local: JOBS runs at a time here; slurm: a job array, one task per missing run [local]")
     s = p.add_argument_group("Slurm (--engine slurm)")
@@ -483,6 +493,8 @@ def parse_args(argv):
     a = p.parse_args(argv)
     a.time_limit = parse_duration(a.time_limit) if a.time_limit is not None else None
     a.binary = os.path.abspath(a.binary) if a.binary else None
+    if a.report and a.no_report:
+        raise UsageError("--report and --no-report: choose one")
     if a.slowdown <= 0:
         raise UsageError("--slowdown must be > 0")
     if a.jobs < 1 or a.max_runs < 0 or not 0 <= a.nice <= 19 or a.max_concurrent < 0 or a.cpus_per_task < 1:
@@ -529,6 +541,8 @@ def main(argv):
             return 1
         if rc == 130 or (args.engine == "slurm" and not args.wait):
             return rc
+    if args.no_report:
+        return rc
     if not any(record_done(args.out, r) for r in runs):
         print("sweep.py: no run recorded in %s yet" % args.out, file=sys.stderr)
         return 1
