@@ -159,9 +159,13 @@ def origin(fingerprint):
 
 def save_record(out, work, run, where=None):
     """Copy the run's small files into OUT/runs/NAME atomically (a temporary folder renamed),
-    so a record is either whole or absent; with `where`, an origin.json saying where it ran."""
+    so a record is either whole or absent; with `where`, an origin.json saying where it ran.
+    A record that appeared meanwhile (another sweep's, records unpacked from another
+    machine) is kept: returns False then."""
     src = os.path.join(work, run["name"])
     dst = os.path.join(out, "runs", run["name"])
+    if os.path.exists(dst):
+        return False
     tmp = dst + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -172,7 +176,12 @@ def save_record(out, work, run, where=None):
         with open(os.path.join(tmp, "origin.json"), "w") as f:
             json.dump(where, f, indent=2)
             f.write("\n")
-    os.rename(tmp, dst)
+    try:
+        os.rename(tmp, dst)
+    except OSError:   # made by someone else between the check and the rename
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    return True
 
 
 def ms_per_update(out, run, runs):
@@ -267,8 +276,9 @@ class Sweep:
             self.say("FAILED   %s (exit %s, log %s)" % (run["name"], rc,
                      os.path.join(self.work, "logs", run["name"] + ".log")))
             return False
-        save_record(self.out, self.work, run, origin(read_text(
-            os.path.join(self.work, "logs", run["name"] + ".binary"))))
+        if not save_record(self.out, self.work, run, origin(read_text(
+                os.path.join(self.work, "logs", run["name"] + ".binary")))):
+            self.say("kept     %s: the record made meanwhile elsewhere (this run's is not saved)" % run["name"])
         self.estimates.clear()   # a new record: the estimates may change
         return True
 
@@ -284,6 +294,9 @@ class Sweep:
     def next_run(self, queue, deadline):
         """The first run of the queue (taken out of it), or with a time limit the first
         whose estimated time fits into what is left of it; None if none does."""
+        for run in [r for r in queue if record_done(self.out, r)]:
+            queue.remove(run)
+            self.say("skipped  %s: recorded meanwhile elsewhere" % run["name"])
         for i, run in enumerate(queue):
             if deadline is None or time.time() + self.estimate(run) <= deadline:
                 return queue.pop(i)

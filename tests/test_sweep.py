@@ -252,6 +252,29 @@ class Sweep(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("not a duration", r.stderr)
 
+    def test_record_made_elsewhere_is_kept(self):
+        # records unpacked from another machine while a sweep runs: the sweep skips those
+        # runs, and a run it finished anyway does not overwrite (or crash on) the record
+        import argparse
+        out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
+        runs = sweep.runs_of(sweep.load_plan("tiny"), [1])
+        first, second = runs[0], runs[1]
+        for r in (first, second):
+            os.makedirs(os.path.join(work, r["name"]))
+            with open(os.path.join(work, r["name"], "summary.json"), "w") as f:
+                f.write('{"status": "finished", "made": "here"}')
+        write_record(os.path.join(out, "runs", first["name"]), False)   # "elsewhere"
+        self.assertFalse(sweep.save_record(out, work, first))
+        with open(os.path.join(out, "runs", first["name"], "summary.json")) as f:
+            self.assertNotIn("here", f.read())
+        self.assertFalse(os.path.exists(os.path.join(out, "runs", first["name"] + ".tmp")))
+        self.assertTrue(sweep.save_record(out, work, second))
+        args = argparse.Namespace(out=out, work=work, jobs=1, slowdown=1.0)
+        s = sweep.Sweep(args, sweep.load_plan("tiny"), runs)
+        queue = [first, second, runs[2]]
+        self.assertEqual(s.next_run(queue, None)["name"], runs[2]["name"])
+        self.assertEqual(queue, [])
+
     def test_record_says_where_it_ran(self):
         out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
         env = dict(os.environ, SWEEP_ORIGIN="a test machine")
