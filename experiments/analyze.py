@@ -59,12 +59,20 @@ def load_records(out, runs):
         ev = read_csv(os.path.join(d, "eval.csv"), ["step", "test_acc"])
         tr = read_csv(os.path.join(d, "train.csv"), ["step", "loss"])
         cl = read_csv(os.path.join(d, "clusters.csv"), ["step", "layer", "mean_cos", "stable_rank"])
+        where = {}
+        if os.path.isfile(os.path.join(d, "origin.json")):
+            with open(os.path.join(d, "origin.json")) as f:
+                where = json.load(f)
         rows.append({"cell": r["cell"], "noise": r["noise"], "seed": r["seed"], "name": r["name"],
                      "steps": r["steps"], "test_acc": 100 * float(ev["test_acc"].iloc[-1]),
                      "train_loss_end": loss_end(tr, r["steps"]),
-                     "ms_per_step": summ.get("ms_per_step"), "git_commit": conf.get("git_commit")})
+                     "ms_per_step": summ.get("ms_per_step"), "git_commit": conf.get("git_commit"),
+                     "machine": ("%s (%s cores, %s)" % (where["machine"], where.get("cores"), where.get("cpu"))
+                                 if where.get("machine") else ""),
+                     "blas_core": conf.get("blas_core", "")})
         logs[r["name"]] = {"train": tr, "clusters": cl}
-    cols = ["cell", "noise", "seed", "name", "steps", "test_acc", "train_loss_end", "ms_per_step", "git_commit"]
+    cols = ["cell", "noise", "seed", "name", "steps", "test_acc", "train_loss_end", "ms_per_step", "git_commit",
+            "machine", "blas_core"]
     return pd.DataFrame(rows, columns=cols), logs
 
 
@@ -114,7 +122,19 @@ def write_map_csv(m, path):
                               fmt(r.get("p_wilcoxon"), "%.4g"), fmt(r.get("loss_diff"), "%.5f")]) + "\n")
 
 
-def write_map_md(m, plan, path):
+def where_line(summary):
+    """Where the runs ran, from their origin.json (records before 2026-12-03 have none: they
+    were all made on this project's 2-core machine), and OpenBLAS's kernel from config.json."""
+    s = summary.fillna({"machine": "", "blas_core": ""})
+    parts = []
+    for machine, g in s.groupby("machine"):
+        cores = ", ".join("%s %d" % (core or "unrecorded", n) for core, n in g["blas_core"].value_counts().sort_index().items())
+        parts.append("%d on %s (OpenBLAS core: %s)" % (
+            len(g), machine or "this project's 2-core machine (no origin.json: made before 2026-12-03)", cores))
+    return "Runs: " + "; ".join(parts) + "."
+
+
+def write_map_md(m, plan, path, summary=None):
     ref = noise_label(plan["reference_noise"])
     lines = [
         "Paired by seed against noise %s: difference of final test accuracy in percentage points "
@@ -136,6 +156,8 @@ def write_map_md(m, plan, path):
             "%d/%d" % (r["wins"], r["pairs"]) if r["pairs"] else "",
             fmt(r["loss_diff"], "%+.3f"), interval(r["loss_lo"], r["loss_hi"], "%+.3f"),
             fmt(r["ref_sd"]), fmt(r["resolves"])))
+    if summary is not None and len(summary):
+        lines += ["", where_line(summary)]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -291,7 +313,7 @@ def main(argv):
     summary.to_csv(os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
     m = cell_map(summary, plan)
     write_map_csv(m, os.path.join(out, "map.csv"))
-    write_map_md(m, plan, os.path.join(out, "map.md"))
+    write_map_md(m, plan, os.path.join(out, "map.md"), summary)
     layers_table(summary, logs, plan).to_csv(os.path.join(out, "layers.csv"), index=False, float_format="%.5g")
     plots(m, summary, logs, plan, out)
     print("analyze: %d runs recorded; wrote %s/{summary,map,layers}.csv, map.md, forest.png, "

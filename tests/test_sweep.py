@@ -109,6 +109,13 @@ class Analyze(unittest.TestCase):
             self.assertAlmostEqual(row["train_loss_end"], 2.0)
         self.assertTrue((got[0][["test_acc", "train_loss_end"]] == got[1][["test_acc", "train_loss_end"]]).all())
 
+    def test_where_the_runs_ran(self):
+        s = analyze.pd.DataFrame({"machine": ["", "", "dev (16 cores, X)", "dev (16 cores, X)", "dev (16 cores, X)"],
+                                  "blas_core": ["", "Zen", "SkylakeX", "SkylakeX", "SkylakeX"]})
+        self.assertEqual(analyze.where_line(s),
+                         "Runs: 2 on this project's 2-core machine (no origin.json: made before 2026-12-03) "
+                         "(OpenBLAS core: unrecorded 1, Zen 1); 3 on dev (16 cores, X) (OpenBLAS core: SkylakeX 3).")
+
     def test_missing_column_is_an_error(self):
         d = tempfile.mkdtemp()
         p = os.path.join(d, "eval.csv")
