@@ -265,7 +265,8 @@ class Sweep:
             f.write(digest)
         logf = open(os.path.join(self.work, "logs", run["name"] + ".log"), "a")
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        proc = subprocess.Popen(["nice", "-n", str(self.args.nice)] + cmd, stdout=logf,
+        nice = ["nice", "-n", str(self.args.nice)] if self.args.nice else []   # --nice 0: no nice(1) needed
+        proc = subprocess.Popen(nice + cmd, stdout=logf,
                                 stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         logf.close()
         return proc, how
