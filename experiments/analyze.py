@@ -130,7 +130,7 @@ def where_line(summary):
     for machine, g in s.groupby("machine"):
         cores = ", ".join("%s %d" % (core or "unrecorded", n) for core, n in g["blas_core"].value_counts().sort_index().items())
         parts.append("%d on %s (OpenBLAS core: %s)" % (
-            len(g), machine or "this project's 2-core machine (no origin.json: made before 2026-12-03)", cores))
+            len(g), machine or "this project's 2-core machine (records without origin.json, which sweeps write since 2026-12-03)", cores))
     return "Runs: " + "; ".join(parts) + "."
 
 

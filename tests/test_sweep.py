@@ -113,7 +113,7 @@ class Analyze(unittest.TestCase):
         s = analyze.pd.DataFrame({"machine": ["", "", "dev (16 cores, X)", "dev (16 cores, X)", "dev (16 cores, X)"],
                                   "blas_core": ["", "Zen", "SkylakeX", "SkylakeX", "SkylakeX"]})
         self.assertEqual(analyze.where_line(s),
-                         "Runs: 2 on this project's 2-core machine (no origin.json: made before 2026-12-03) "
+                         "Runs: 2 on this project's 2-core machine (records without origin.json, which sweeps write since 2026-12-03) "
                          "(OpenBLAS core: unrecorded 1, Zen 1); 3 on dev (16 cores, X) (OpenBLAS core: SkylakeX 3).")
 
     def test_missing_column_is_an_error(self):
