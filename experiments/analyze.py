@@ -123,7 +123,7 @@ def write_map_csv(m, path):
 
 
 def where_line(summary):
-    """Where the runs ran, from their origin.json (records before 2026-12-03 have none: they
+    """Where the runs ran, from their origin.json (records without one, older ones: they
     were all made on this project's 2-core machine), and OpenBLAS's kernel from config.json."""
     s = summary.fillna({"machine": "", "blas_core": ""})
     parts = []
