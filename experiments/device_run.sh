@@ -14,6 +14,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 limit=${1:?usage: device_run.sh SECONDS [PLAN]}
 plan=${2:-map}
+case "$limit" in ''|*[!0-9]*) echo "device_run.sh: SECONDS must be a whole number of seconds, not '$limit'"; exit 2;; esac
+[ -f "experiments/plans/$plan.json" ] || { echo "device_run.sh: no plan experiments/plans/$plan.json"; exit 2; }
 start=$(date +%s)
 out=${OUT:-${OUT_DIR:-device-out}}
 mkdir -p "$out"
