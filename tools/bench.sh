@@ -22,7 +22,7 @@ best() {   # best line (highest samples/s) of: command prefix, config
 have_torch=1
 $PY -c "import torch" 2>/dev/null || have_torch=0
 echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed')"
-echo "batch 128, Fashion-MNIST, one training step = forward + backward + Adam"
+echo "batch 128, Fashion-MNIST, one training step = batch + forward + backward + gradient norm + Adam, as ./train does"
 echo
 printf '| %-7s | %-22s | %-9s | %-8s | %-22s | %-9s | %-8s | %-9s | %-16s |\n' config "C samples/s (threads)" "C GFLOP/s" "C RSS MB" "PyTorch samples/s (thr)" "PT GFLOP/s" "PT RSS MB" "C/PyTorch" "C / sgemm peak"
 printf '|%s|\n' "---------|------------------------|-----------|----------|-------------------------|-------------|-----------|-----------|------------------"
