@@ -20,7 +20,7 @@ TRAIN_DIRS := base cli nn data store trainer
 SIM_DIRS   := base cli nn data store sim
 TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
 
-.PHONY: all run test deps clean bench
+.PHONY: all run test deps clean bench check-expf
 all: deps train simulate
 
 # Installs the Debian packages that are missing (apt-get as root, else through sudo).
@@ -74,6 +74,13 @@ build/bench: build/tools/bench.o $(LIB_OBJ)
 
 bench: deps build/bench
 	tools/bench.sh
+
+# expf_batch against the C library's expf on all 2^32 floats (about 20 s of a core).
+build/check_expf: build/tools/check_expf.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+check-expf: build/check_expf
+	build/check_expf
 
 # device/ (git-ignored): what a machine without our packages needs to run the map sweep and
 # the scaling bench there (the device machine: 16 cores, no package registry): ./train and

@@ -10,7 +10,8 @@ extern const TestCase rng_tests[], grad_tests[], optim_tests[], init_tests[],
     metrics_tests[], safetensors_tests[], data_tests[], train_tests[], cli_tests[],
     parity_tests[], simulate_tests[], sde_tests[], experiment_tests[], checkpoint_tests[],
     resources_tests[], pinned_tests[], plots_tests[], diverge_tests[], pair_exact_tests[],
-    sde_network_tests[], proc_tests[], freeze_tests[], escape_tests[], smallmm_tests[];
+    sde_network_tests[], proc_tests[], freeze_tests[], escape_tests[], smallmm_tests[],
+    expf_batch_tests[];
 
 static const TestCase *const suites[] = {
     rng_tests, grad_tests, optim_tests, init_tests, metrics_tests,
@@ -18,6 +19,7 @@ static const TestCase *const suites[] = {
     parity_tests, simulate_tests, sde_tests, experiment_tests, checkpoint_tests,
     resources_tests, pinned_tests, plots_tests, diverge_tests, pair_exact_tests,
     sde_network_tests, proc_tests, freeze_tests, escape_tests, smallmm_tests,
+    expf_batch_tests,
 };
 
 int main(int argc, char **argv) {

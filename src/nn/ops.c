@@ -5,6 +5,7 @@
    Reductions over a row use double. */
 #include "ops.h"
 
+#include "expf_batch.h"
 #include "smallmm.h"
 
 #include <cblas.h>
@@ -105,11 +106,10 @@ static void softmax_rows(float *S, int rows, int cols) {
         float *s = S + (size_t)i * cols;
         float mx = s[0];
         for (int j = 1; j < cols; j++) mx = s[j] > mx ? s[j] : mx;
+        for (int j = 0; j < cols; j++) s[j] -= mx;
+        expf_batch(s, s, cols);
         double sum = 0.0;
-        for (int j = 0; j < cols; j++) {
-            s[j] = expf(s[j] - mx);
-            sum += s[j];
-        }
+        for (int j = 0; j < cols; j++) sum += s[j];
         float inv = (float)(1.0 / sum);
         for (int j = 0; j < cols; j++) s[j] *= inv;
     }
@@ -182,10 +182,19 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
 void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
                  const float *W2, int N, int d, int M) {
     linear_forward(h, X, W1, NULL, N, d, M);                    /* h = X W1 (N, M) */
-    for (size_t i = 0; i < (size_t)N * M; i++) {
-        float x = h[i], u = GELU_C * (x + GELU_A * x * x * x);
-        s[i] = 1.0f / (1.0f + expf(-2.0f * u));
-        g[i] = x * s[i];
+    size_t count = (size_t)N * M;
+    enum { PIECE = 2048 };                                      /* three passes while in L1 */
+    for (size_t i0 = 0; i0 < count; i0 += PIECE) {
+        size_t i1 = count - i0 < PIECE ? count : i0 + PIECE;
+        for (size_t i = i0; i < i1; i++) {                      /* s = -2u */
+            float x = h[i];
+            s[i] = -2.0f * (GELU_C * (x + GELU_A * x * x * x));
+        }
+        expf_batch(s + i0, s + i0, i1 - i0);                    /* s = e^(-2u) */
+        for (size_t i = i0; i < i1; i++) {                      /* s = sigmoid(2u), g = x s */
+            s[i] = 1.0f / (1.0f + s[i]);
+            g[i] = h[i] * s[i];
+        }
     }
     linear_forward(out, g, W2, NULL, N, M, d);                  /* out = g W2 (N, d) */
 }
