@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the C trainer and PyTorch on the same model, batch and data, side by side.
-# Each side at its best thread count (1 or 2 here); the sgemm peak at C's thread count.
+# Each side at its best thread count (1 or 2 here), fastest of BENCH_ROUNDS (3) alternating
+# rounds; the sgemm peak at C's thread count.
 # Then, for the default model: samples/s at 1, 2, 4, ... threads up to the cores (scaling), the
 # ms of each part of a step at 1 thread and at all cores,
 # one single-threaded run per core at once against one alone (the sweep's way), and, with
@@ -8,30 +9,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS="${BENCH_THREADS:-1 2}"
+ROUNDS="${BENCH_ROUNDS:-3}"   # rounds of C and PyTorch, alternating: a slow minute of a shared host hits both
+case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: BENCH_ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 2;; esac
 PY=/usr/bin/python3
 
-best() {   # best line (highest samples/s) of: command prefix, config
-  local out="" line
-  for t in $THREADS; do
-    line=$("$@" "$t") || return 1
-    out+="$line"$'\n'
-  done
-  printf '%s' "$out" | sort -k3 -g -r | head -n 1
-}
+fastest() { sort -k3 -g -r | head -n 1; }   # the line with the most samples/s
 
 have_torch=1
 $PY -c "import torch" 2>/dev/null || have_torch=0
 echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed')"
 echo "batch 128, Fashion-MNIST, one training step = batch + forward + backward + gradient norm + Adam, as ./train does"
+echo "each side: its fastest of $ROUNDS rounds x threads {$THREADS}, the rounds of C and PyTorch alternating; sgemm peak: best of $ROUNDS"
 echo
 printf '| %-7s | %-22s | %-9s | %-8s | %-22s | %-9s | %-8s | %-9s | %-16s |\n' config "C samples/s (threads)" "C GFLOP/s" "C RSS MB" "PyTorch samples/s (thr)" "PT GFLOP/s" "PT RSS MB" "C/PyTorch" "C / sgemm peak"
 printf '|%s|\n' "---------|------------------------|-----------|----------|-------------------------|-------------|-----------|-----------|------------------"
 declare -A peak
-for t in $THREADS; do peak[$t]=$(build/bench sgemm "$t" | awk '{print $3}'); done
+for t in $THREADS; do
+  peak[$t]=$(for r in $(seq "$ROUNDS"); do build/bench sgemm "$t"; done | sort -k3 -g -r | head -n 1 | awk '{print $3}')
+done
 for cfg in default deep wide; do
-  read -r _ ct cs cg _ cr <<<"$(best build/bench step "$cfg")"
+  c_lines=""; p_lines=""
+  for r in $(seq "$ROUNDS"); do
+    for t in $THREADS; do
+      c_lines+="$(build/bench step "$cfg" "$t")"$'\n'
+      [ "$have_torch" = 0 ] || p_lines+="$($PY tools/bench_torch.py "$cfg" "$t")"$'\n'
+    done
+  done
+  read -r _ ct cs cg _ cr <<<"$(printf '%s' "$c_lines" | fastest)"
   if [ "$have_torch" = 1 ]; then
-    read -r _ pt ps pg _ pr <<<"$(best $PY tools/bench_torch.py "$cfg")"
+    read -r _ pt ps pg _ pr <<<"$(printf '%s' "$p_lines" | fastest)"
     ratio=$(awk -v a="$cs" -v b="$ps" 'BEGIN{printf "%.2fx", a/b}')
   else
     pt="-"; ps="skipped"; pg="-"; pr="-"; ratio="-"
