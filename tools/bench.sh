@@ -49,7 +49,7 @@ echo
 for t in $THREADS; do
   fma=$(build/bench fma "$t" | awk '{print $3}')
   echo "sgemm peak (best of 1024^3 and 2048^3) with $t thread(s): ${peak[$t]} GFLOP/s;" \
-       "FMA peak (12 chains of 8-wide FMAs in registers): $fma GFLOP/s, sgemm at $(awk -v a="${peak[$t]}" -v b="$fma" 'BEGIN{printf "%.0f", b > 0 ? 100*a/b : 0}')% of it"
+       "FMA peak (12 chains of 8-wide FMAs in registers): $fma GFLOP/s, sgemm at $(awk -v a="${peak[$t]}" -v b="$fma" 'BEGIN{printf "%.0f", (b > 0 ? 100*a/b : 0)}')% of it"
 done
 [ "$have_torch" = 1 ] || echo "PyTorch side skipped: python3-torch is not installed (apt-get install python3-torch)"
 
