@@ -9,8 +9,8 @@
 #include <immintrin.h>
 #define HAVE_X86_KERNEL 1
 
-/* The constants of glibc's expf (its __exp2f_data, read from libm 2.36; the same since
-   2.28): bits of doubles. */
+/* The constants of glibc's expf (its __exp2f_data, read with gdb from Debian 12's libm
+   2.36): bits of doubles. */
 #define INVLN2_32 0x40471547652b82feULL   /* 32 / ln 2 */
 #define SHIFT     0x4338000000000000ULL   /* 1.5 * 2^52: kd = z + SHIFT rounds z to an integer */
 #define POLY0     0x3ebc6af84b912394ULL   /* p(r) = (POLY0 r + POLY1) r^2 + (POLY2 r + 1) */
