@@ -75,7 +75,7 @@ build/bench: build/tools/bench.o $(LIB_OBJ)
 bench: deps build/bench
 	tools/bench.sh
 
-# expf_batch against the C library's expf on all 2^32 floats (about 20 s of a core).
+# expf_batch against the C library's expf on all 2^32 floats (about 40 s of a core).
 build/check_expf: build/tools/check_expf.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

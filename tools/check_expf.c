@@ -1,6 +1,6 @@
 /* build/check_expf (make check-expf): expf_batch against the C library's expf on every one
    of the 2^32 floats, bit for bit (NaNs included). Prints the count of floats that differ
-   and the first few; exits 1 if any. About 20 s of one core. */
+   and the first few; exits 1 if any. About 40 s of one core. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
