@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS="${BENCH_THREADS:-1 2}"
 ROUNDS="${BENCH_ROUNDS:-3}"   # rounds of C and PyTorch, alternating: a slow minute of a shared host hits both
-case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: BENCH_ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 2;; esac
+case "$ROUNDS" in ''|*[!0-9]*) ROUNDS=bad;; esac
+[ "$ROUNDS" != bad ] && [ "$ROUNDS" -ge 1 ] || { echo "bench: BENCH_ROUNDS must be a positive integer, not '${BENCH_ROUNDS:-}'" >&2; exit 2; }
 PY=/usr/bin/python3
 
 fastest() { sort -k3 -g -r | head -n 1; }   # the line with the most samples/s

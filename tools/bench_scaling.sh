@@ -7,6 +7,9 @@
 # usage: tools/bench_scaling.sh BENCH [PER_RUN_FILE]
 set -euo pipefail
 bench=${1:?usage: bench_scaling.sh BENCH [PER_RUN_FILE]}
+rounds=${BENCH_ROUNDS:-3}
+case "$rounds" in ''|*[!0-9]*) rounds=0;; esac
+[ "$rounds" -ge 1 ] || { echo "bench_scaling.sh: BENCH_ROUNDS must be a positive integer, not '${BENCH_ROUNDS:-}'" >&2; exit 2; }
 sps() { awk '{print $3}'; }   # samples/s of a build/bench step line
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)   # nproc obeys OMP_NUM_THREADS
 echo "scaling, default model (samples/s; speed-up over 1 thread):"
@@ -19,7 +22,6 @@ while [ "$t" -le "$cores" ]; do
 done
 
 echo
-rounds=${BENCH_ROUNDS:-3}
 # fastest of the rounds, part by part: a parallel region waits milliseconds whenever another
 # process takes a core for a moment, which one round alone would report as the part's cost
 phases() { for r in $(seq "$rounds"); do "$bench" phases default "$1"; done |
