@@ -45,9 +45,23 @@ def loss_end(train, steps):
     return float(last["loss"].mean()) if len(last) else math.nan
 
 
+def reproduced_by(out):
+    """run name -> numerics fingerprint of the build that reproduced its record bit for bit
+    in its latest comparison (OUT/reproduced.csv, written by experiments/reproduce.py)."""
+    path = os.path.join(out, "reproduced.csv")
+    if not os.path.isfile(path):
+        return {}
+    rep = read_csv(path, ["name", "identical", "numerics_fingerprint"]).drop_duplicates("name", keep="last")
+    rep = rep[rep["identical"] == "yes"]
+    return dict(zip(rep["name"], rep["numerics_fingerprint"]))
+
+
 def load_records(out, runs):
-    """summary rows of the recorded runs, and their logs by run name."""
+    """summary rows of the recorded runs, and their logs by run name. `numerics` is the
+    fingerprint of the arithmetic that made the run (origin.json, or a build that
+    reproduced it), '' where unknown."""
     rows, logs = [], {}
+    reproduced = reproduced_by(out)
     for r in runs:
         d = os.path.join(out, "runs", r["name"])
         if not os.path.isfile(os.path.join(d, "summary.json")):
@@ -63,17 +77,27 @@ def load_records(out, runs):
         if os.path.isfile(os.path.join(d, "origin.json")):
             with open(os.path.join(d, "origin.json")) as f:
                 where = json.load(f)
+        numerics = where.get("numerics_fingerprint") or reproduced.get(r["name"], "")
         rows.append({"cell": r["cell"], "noise": r["noise"], "seed": r["seed"], "name": r["name"],
                      "steps": r["steps"], "test_acc": 100 * float(ev["test_acc"].iloc[-1]),
                      "train_loss_end": loss_end(tr, r["steps"]),
                      "ms_per_step": summ.get("ms_per_step"), "git_commit": conf.get("git_commit"),
                      "machine": ("%s (%s cores, %s)" % (where["machine"], where.get("cores"), where.get("cpu"))
                                  if where.get("machine") else ""),
-                     "blas_core": conf.get("blas_core", "")})
+                     "blas_core": conf.get("blas_core", ""), "numerics": numerics[:12]})
         logs[r["name"]] = {"train": tr, "clusters": cl}
     cols = ["cell", "noise", "seed", "name", "steps", "test_acc", "train_loss_end", "ms_per_step", "git_commit",
-            "machine", "blas_core"]
+            "machine", "blas_core", "numerics"]
     return pd.DataFrame(rows, columns=cols), logs
+
+
+def one_arithmetic(a, b):
+    """Were two runs made by the same arithmetic? Known if both have a numerics
+    fingerprint, or were made by one commit with one OpenBLAS kernel (a sweep runs a
+    seed's pair one after the other with one copy of ./train)."""
+    if a["numerics"] and b["numerics"]:
+        return a["numerics"] == b["numerics"]
+    return bool(a["git_commit"]) and a["git_commit"] == b["git_commit"] and a["blas_core"] == b["blas_core"]
 
 
 def cell_map(summary, plan):
@@ -91,13 +115,16 @@ def cell_map(summary, plan):
                 row.update(pairs=len(cur))
             else:
                 seeds = sorted(set(cur.index) & set(base.index))
+                one = [sd for sd in seeds if one_arithmetic(cur.loc[sd], base.loc[sd])]
                 acc = stats.paired(cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"])
+                acc_one = stats.paired(cur.loc[one, "test_acc"] - base.loc[one, "test_acc"])
                 loss = stats.paired(cur.loc[seeds, "train_loss_end"] - base.loc[seeds, "train_loss_end"])
                 row.update(pairs=len(seeds), diff=acc["mean"], ci_lo=acc["lo"], ci_hi=acc["hi"],
                            p_wilcoxon=acc["p_wilcoxon"], diff_sd=acc["sd"], loss_diff=loss["mean"],
                            loss_lo=loss["lo"], loss_hi=loss["hi"], loss_p=loss["p_wilcoxon"],
                            resolves=stats.half_width(acc["sd"], len(seeds)),
-                           wins=int((cur.loc[seeds, "test_acc"] > base.loc[seeds, "test_acc"]).sum()))
+                           wins=int((cur.loc[seeds, "test_acc"] > base.loc[seeds, "test_acc"]).sum()),
+                           one_build=len(one), diff_one=acc_one["mean"], lo_one=acc_one["lo"], hi_one=acc_one["hi"])
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -141,21 +168,30 @@ def write_map_md(m, plan, path, summary=None):
         "(negative: behind the reference), 95%% t interval, Wilcoxon signed-rank p; training loss "
         "over the last quarter of the updates, same pairing. 'sd ref' is the seed-to-seed sd of "
         "the reference's accuracy; 'resolves' is the interval's half-width, the smallest effect "
-        "these pairs tell from zero." % ref, "",
+        "these pairs tell from zero. 'one build': the pairs whose two runs were made by the same "
+        "arithmetic (same numerics fingerprint, or same commit and OpenBLAS kernel); the others "
+        "carry a rounding-level difference of builds besides the effect." % ref, "",
         "| cell | noise | pairs | accuracy % | diff (pts) | 95% interval | p (Wilcoxon) | ahead/pairs "
-        "| loss diff [95%] | sd ref | resolves |",
-        "|---|---|---|---|---|---|---|---|---|---|---|"]
+        "| loss diff [95%] | sd ref | resolves | one build |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    mixed = []
     for _, r in m.iterrows():
         if r["noise"] == plan["reference_noise"]:
-            lines.append("| %s | %s (ref) | %d runs | %s | | | | | | %s | |" % (
+            lines.append("| %s | %s (ref) | %d runs | %s | | | | | | %s | | |" % (
                 r["cell"], ref, r["pairs"], fmt(r["acc_mean"]), fmt(r["ref_sd"])))
             continue
-        lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s %s | %s | %s |" % (
+        lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s %s | %s | %s | %s |" % (
             r["cell"], noise_label(r["noise"]), r["pairs"], fmt(r["acc_mean"]), fmt(r["diff"], "%+.2f"),
             interval(r["ci_lo"], r["ci_hi"], "%+.2f"), fmt(r["p_wilcoxon"], "%.3g"),
             "%d/%d" % (r["wins"], r["pairs"]) if r["pairs"] else "",
             fmt(r["loss_diff"], "%+.3f"), interval(r["loss_lo"], r["loss_hi"], "%+.3f"),
-            fmt(r["ref_sd"]), fmt(r["resolves"])))
+            fmt(r["ref_sd"]), fmt(r["resolves"]), "%d/%d" % (r["one_build"], r["pairs"]) if r["pairs"] else ""))
+        if r["pairs"] and r["one_build"] < r["pairs"]:
+            mixed.append("- %s, noise %s: over its %d pairs made by one build, %s %s" % (
+                r["cell"], noise_label(r["noise"]), r["one_build"], fmt(r["diff_one"], "%+.2f"),
+                interval(r["lo_one"], r["hi_one"], "%+.2f")))
+    if mixed:
+        lines += ["", "Rows with pairs made by two builds, restricted to the pairs made by one:"] + mixed
     if summary is not None and len(summary):
         lines += ["", where_line(summary)]
     with open(path, "w") as f:

@@ -317,6 +317,71 @@ class Sweep(unittest.TestCase):
         self.assertFalse(os.path.exists(never))
 
 
+class Reproduce(unittest.TestCase):
+    """experiments/reproduce.py: a record made by this build comes out identical, a record
+    whose numbers are not this build's is found with the first difference, and the
+    analysis counts a pair as made by one build only when it knows."""
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.out, self.work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def reproduce(self, *names):
+        return subprocess.run([PY, os.path.join(ROOT, "experiments", "reproduce.py"), "--plan", "tiny",
+                               "--out", self.out, "--work", self.work] + list(names),
+                              cwd=ROOT, capture_output=True, text=True)
+
+    def test_identical_differs_and_pairs(self):
+        r = sweep_cmd("--plan", "tiny", "--out", self.out, "--work", self.work, "--max-runs", "2", "--no-report")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.reproduce("L2-ns1-s1", "L2-ns0-s1")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count(" identical "), 2, r.stdout)
+        # a record of other numbers, from before origin.json: one loss changed in its
+        # train.csv, its columns reordered
+        rec = os.path.join(self.out, "runs", "L2-ns0-s1")
+        os.remove(os.path.join(rec, "origin.json"))
+        tr = analyze.pd.read_csv(os.path.join(rec, "train.csv"), dtype=str)
+        tr.loc[tr["step"] == "3", "loss"] = "9.5"
+        tr[tr.columns[::-1]].to_csv(os.path.join(rec, "train.csv"), index=False)
+        r = self.reproduce("L2-ns0-s1")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("DIFFERS: train.csv step 3, loss: recorded 9.5, now ", r.stdout)
+        rows = analyze.pd.read_csv(os.path.join(self.out, "reproduced.csv"))
+        self.assertEqual(list(rows["identical"]), ["yes", "yes", "no"])
+        self.assertEqual(len(set(rows["numerics_fingerprint"])), 1)
+
+        # the pair: the noise 0 record has no origin.json and (made up) another commit, so
+        # only its reproduction could say which arithmetic made it; its last one failed
+        with open(os.path.join(rec, "config.json")) as f:
+            conf = json.load(f)
+        conf["git_commit"] = "0000000"
+        with open(os.path.join(rec, "config.json"), "w") as f:
+            json.dump(conf, f)
+        plan = sweep.load_plan("tiny")
+
+        def one_build():
+            summary, _ = analyze.load_records(self.out, sweep.runs_of(plan, [1]))
+            m = analyze.cell_map(summary, plan)
+            return int(m[(m["cell"] == "L2") & (m["noise"] == 0)]["one_build"].iloc[0])
+        self.assertEqual(one_build(), 0)
+        with open(os.path.join(self.out, "reproduced.csv"), "a") as f:   # as if it had been identical
+            f.write(",".join(["L2-ns0-s1", "x", "", "y", "", rows["numerics_fingerprint"][0], "m", "yes", "",
+                              "0.5", "0.5"]) + "\n")
+        self.assertEqual(one_build(), 1)
+
+    def test_bad_names(self):
+        r = self.reproduce("L9-ns1-s1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no such run in plan tiny", r.stderr)
+        r = self.reproduce("L2-ns1-s1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no record", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "reproduced.csv")))
+
+
 if __name__ == "__main__":
     warnings.simplefilter("ignore")
     unittest.main(verbosity=2)
