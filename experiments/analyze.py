@@ -14,6 +14,8 @@ Writes into OUT/:
   loss_curves.png training loss over updates, mean over seeds, a panel per cell
   layers.png      mean cosine between tokens per layer at initialization and trained
   layers.csv      the same numbers (first, middle and last layer)
+  gap.csv         the paired difference at every evaluation (a quarter of the updates
+                  apart): cell,noise,step,pairs,diff,ci_lo,ci_hi
 Usage: experiments/analyze.py [--plan map] [--out results/map]
 """
 import argparse
@@ -85,7 +87,7 @@ def load_records(out, runs):
                      "machine": ("%s (%s cores, %s)" % (where["machine"], where.get("cores"), where.get("cpu"))
                                  if where.get("machine") else ""),
                      "blas_core": conf.get("blas_core", ""), "numerics": numerics[:12]})
-        logs[r["name"]] = {"train": tr, "clusters": cl}
+        logs[r["name"]] = {"train": tr, "clusters": cl, "eval": ev}
     cols = ["cell", "noise", "seed", "name", "steps", "test_acc", "train_loss_end", "ms_per_step", "git_commit",
             "machine", "blas_core", "numerics"]
     return pd.DataFrame(rows, columns=cols), logs
@@ -161,7 +163,7 @@ def where_line(summary):
     return "Runs: " + "; ".join(parts) + "."
 
 
-def write_map_md(m, plan, path, summary=None):
+def write_map_md(m, plan, path, summary=None, gap=None):
     ref = noise_label(plan["reference_noise"])
     lines = [
         "Paired by seed against noise %s: difference of final test accuracy in percentage points "
@@ -192,6 +194,8 @@ def write_map_md(m, plan, path, summary=None):
                 interval(r["lo_one"], r["hi_one"], "%+.2f")))
     if mixed:
         lines += ["", "Rows with pairs made by two builds, restricted to the pairs made by one:"] + mixed
+    if gap is not None:
+        lines += gap_lines(gap)
     if summary is not None and len(summary):
         lines += ["", where_line(summary)]
     with open(path, "w") as f:
@@ -289,6 +293,46 @@ def layers_table(summary, logs, plan):
     return pd.DataFrame(rows)
 
 
+def gap_by_step(summary, logs, plan):
+    """The paired accuracy difference to the reference at every evaluation (a quarter of
+    the updates each): how the gap opens or closes during training. Pairs: the seeds
+    whose two runs were both evaluated at that update."""
+    ref = plan["reference_noise"]
+    rows = []
+    for c in plan["cells"]:
+        s = summary[summary["cell"] == c["name"]]
+        base = {r["seed"]: logs[r["name"]]["eval"].set_index("step")["test_acc"]
+                for _, r in s[s["noise"] == ref].iterrows()}
+        for ns in [x for x in c["noise"] if x != ref]:
+            cur = {r["seed"]: logs[r["name"]]["eval"].set_index("step")["test_acc"]
+                   for _, r in s[s["noise"] == ns].iterrows()}
+            seeds = sorted(set(cur) & set(base))
+            steps = sorted({st for sd in seeds for st in cur[sd].index})
+            for st in steps:
+                both = [sd for sd in seeds if st in cur[sd].index and st in base[sd].index]
+                d = stats.paired([100 * (cur[sd][st] - base[sd][st]) for sd in both])
+                rows.append({"cell": c["name"], "noise": ns, "step": st, "pairs": len(both),
+                             "diff": d["mean"], "ci_lo": d["lo"], "ci_hi": d["hi"]})
+    return pd.DataFrame(rows, columns=["cell", "noise", "step", "pairs", "diff", "ci_lo", "ci_hi"])
+
+
+def gap_lines(gap):
+    """map.md's table of the gap at each evaluation, a row per cell and noise scale."""
+    if not len(gap):
+        return []
+    lines = ["", "The gap during training: the same paired difference (points, 95% t interval) at each "
+             "evaluation, a quarter of the run's updates apart (with the learning rate still high "
+             "at the first three).", "",
+             "| cell | noise | 1/4 | 2/4 | 3/4 | end |", "|---|---|---|---|---|---|"]
+    for (cell, ns), g in gap.groupby(["cell", "noise"], sort=False):
+        g = g.sort_values("step")
+        cells = ["%s %s (%d, at %d)" % (fmt(r["diff"], "%+.2f"), interval(r["ci_lo"], r["ci_hi"], "%+.2f"),
+                                        r["pairs"], r["step"]) for _, r in g.iterrows()]
+        cells = [""] * (4 - len(cells)) + cells[-4:]
+        lines.append("| %s | %s | %s |" % (cell, noise_label(ns), " | ".join(cells)))
+    return lines
+
+
 def paired_legacy(path):
     """The paired analysis of a summary.csv of the first sweep's shell version (columns
     dataset,depth,noise,seed,test_acc,train_loss_end): per dataset, depth and noise scale,
@@ -349,10 +393,12 @@ def main(argv):
     summary.to_csv(os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
     m = cell_map(summary, plan)
     write_map_csv(m, os.path.join(out, "map.csv"))
-    write_map_md(m, plan, os.path.join(out, "map.md"), summary)
+    gap = gap_by_step(summary, logs, plan)
+    gap.to_csv(os.path.join(out, "gap.csv"), index=False, float_format="%.4f")
+    write_map_md(m, plan, os.path.join(out, "map.md"), summary, gap)
     layers_table(summary, logs, plan).to_csv(os.path.join(out, "layers.csv"), index=False, float_format="%.5g")
     plots(m, summary, logs, plan, out)
-    print("analyze: %d runs recorded; wrote %s/{summary,map,layers}.csv, map.md, forest.png, "
+    print("analyze: %d runs recorded; wrote %s/{summary,map,layers,gap}.csv, map.md, forest.png, "
           "loss_curves.png, layers.png" % (len(summary), out))
     with open(os.path.join(out, "map.md")) as f:
         print(f.read(), end="")

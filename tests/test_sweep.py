@@ -116,6 +116,23 @@ class Analyze(unittest.TestCase):
                          "Runs: 2 on this project's 2-core machine (records without origin.json, which sweeps write since 2026-12-03) "
                          "(OpenBLAS core: unrecorded 1, Zen 1); 3 on dev (16 cores, X) (OpenBLAS core: SkylakeX 3).")
 
+    def test_gap_by_step(self):
+        # seed 1: both runs evaluated at 4 and 8; seed 2: its reference only at 8 (as the
+        # map's first records, evaluated only at their end)
+        plan = {"reference_noise": 1, "cells": [{"name": "C", "noise": [0, 1]}]}
+        acc = {"C-ns0-s1": [(4, 0.50), (8, 0.70)], "C-ns1-s1": [(4, 0.60), (8, 0.75)],
+               "C-ns0-s2": [(4, 0.40), (8, 0.80)], "C-ns1-s2": [(8, 0.82)]}
+        summary = analyze.pd.DataFrame([{"cell": "C", "noise": int(n[4]), "seed": int(n[-1]), "name": n} for n in acc])
+        logs = {n: {"eval": analyze.pd.DataFrame(v, columns=["step", "test_acc"])} for n, v in acc.items()}
+        g = analyze.gap_by_step(summary, logs, plan)
+        self.assertEqual(list(g["step"]), [4, 8])
+        self.assertEqual(list(g["pairs"]), [1, 2])
+        self.assertAlmostEqual(g["diff"][0], -10.0)
+        self.assertAlmostEqual(g["diff"][1], -3.5)   # -5 and -2 points
+        half = stats.t_quantile(0.975, 1) * (1.5 * 2 ** 0.5) / 2 ** 0.5
+        self.assertAlmostEqual(g["ci_hi"][1] - g["ci_lo"][1], 2 * half)
+        self.assertIn("| C | 0 |  |  | -10.00  (1, at 4) | -3.50 [-22.56, +15.56] (2, at 8) |", analyze.gap_lines(g))
+
     def test_missing_column_is_an_error(self):
         d = tempfile.mkdtemp()
         p = os.path.join(d, "eval.csv")
@@ -147,7 +164,8 @@ class Sweep(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stdout.count("started "), 15, r.stdout)
         self.assertIn("[15/15, ", r.stdout)
-        for f in ("summary.csv", "map.csv", "map.md", "layers.csv", "forest.png", "loss_curves.png", "layers.png"):
+        for f in ("summary.csv", "map.csv", "map.md", "layers.csv", "gap.csv", "forest.png", "loss_curves.png",
+                  "layers.png"):
             self.assertGreater(os.path.getsize(os.path.join(a, f)), 0, f)
 
         # b: 4 runs, then a report of those alone, then a run stopped half way by hand,
@@ -170,7 +188,7 @@ class Sweep(unittest.TestCase):
         self.assertEqual(r.stdout.count("resumed "), 1, r.stdout)
         self.assertEqual(r.stdout.count("started "), 10, r.stdout)
         self.assertIn("4 recorded, 11 to run", r.stdout)
-        for f in ("map.csv", "layers.csv"):
+        for f in ("map.csv", "layers.csv", "gap.csv"):
             with open(os.path.join(a, f)) as fa, open(os.path.join(b, f)) as fb:
                 self.assertEqual(fa.read(), fb.read(), f)
         # summary.csv too, but for the wall time per update
