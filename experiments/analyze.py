@@ -15,7 +15,7 @@ Writes into OUT/:
   layers.png      mean cosine between tokens per layer at initialization and trained
   layers.csv      the same numbers (first, middle and last layer)
   gap.csv         the paired difference at every evaluation (a quarter of the updates
-                  apart): cell,noise,step,pairs,diff,ci_lo,ci_hi
+                  apart): cell,noise,step,pairs,diff,ci_lo,ci_hi; gap.png, the same plotted
 Usage: experiments/analyze.py [--plan map] [--out results/map]
 """
 import argparse
@@ -229,6 +229,8 @@ def plots(m, summary, logs, plan, out):
     fig.savefig(os.path.join(out, "forest.png"), dpi=110)
     plt.close(fig)
 
+    gap_plot(gap_by_step(summary, logs, plan), plan, os.path.join(out, "gap.png"), plt)
+
     cells = [c for c in plan["cells"]]
     # one colour per noise scale across all panels
     colour = {ns: "C%d" % i for i, ns in enumerate(sorted({ns for c in cells for ns in c["noise"]}))}
@@ -316,6 +318,28 @@ def gap_by_step(summary, logs, plan):
     return pd.DataFrame(rows, columns=["cell", "noise", "step", "pairs", "diff", "ci_lo", "ci_hi"])
 
 
+def gap_plot(gap, plan, path, plt):
+    """gap.png: the paired difference with its interval against the fraction of the run's
+    updates, a line per cell and noise scale (noise 0 solid, others dashed)."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.6))
+    steps = {c["name"]: c.get("steps", plan["steps"]) for c in plan["cells"]}
+    for i, ((cell, ns), g) in enumerate(gap[gap["pairs"] >= 2].groupby(["cell", "noise"], sort=False)):
+        g = g.sort_values("step")
+        x = g["step"] / steps[cell] + 0.006 * (i - 3)   # apart a little, so the bars do not hide each other
+        ax.errorbar(x, g["diff"], yerr=[g["diff"] - g["ci_lo"], g["ci_hi"] - g["diff"]], capsize=2,
+                    ls="-" if ns == 0 else "--", marker="o", ms=3, lw=1,
+                    label="%s noise %s (%d updates)" % (cell, noise_label(ns), steps[cell]))
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("fraction of the run's updates")
+    ax.set_ylabel("test accuracy minus noise %s (points)" % noise_label(plan["reference_noise"]))
+    ax.set_title("The gap during training: paired difference and 95% t interval at each evaluation")
+    if ax.lines:
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def gap_lines(gap):
     """map.md's table of the gap at each evaluation, a row per cell and noise scale."""
     if not len(gap):
@@ -399,7 +423,7 @@ def main(argv):
     layers_table(summary, logs, plan).to_csv(os.path.join(out, "layers.csv"), index=False, float_format="%.5g")
     plots(m, summary, logs, plan, out)
     print("analyze: %d runs recorded; wrote %s/{summary,map,layers,gap}.csv, map.md, forest.png, "
-          "loss_curves.png, layers.png" % (len(summary), out))
+          "loss_curves.png, layers.png, gap.png" % (len(summary), out))
     with open(os.path.join(out, "map.md")) as f:
         print(f.read(), end="")
     return 0
