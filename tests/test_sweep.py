@@ -164,8 +164,8 @@ class Sweep(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stdout.count("started "), 15, r.stdout)
         self.assertIn("[15/15, ", r.stdout)
-        for f in ("summary.csv", "map.csv", "map.md", "layers.csv", "gap.csv", "gap.png", "forest.png", "loss_curves.png",
-                  "layers.png"):
+        for f in ("summary.csv", "map.csv", "map.md", "layers.csv", "gap.csv", "gap.png", "forest.png",
+                  "loss_curves.png", "layers.png"):
             self.assertGreater(os.path.getsize(os.path.join(a, f)), 0, f)
 
         # b: 4 runs, then a report of those alone, then a run stopped half way by hand,
