@@ -189,9 +189,10 @@ def write_map_md(m, plan, path, summary=None, gap=None):
             fmt(r["loss_diff"], "%+.3f"), interval(r["loss_lo"], r["loss_hi"], "%+.3f"),
             fmt(r["ref_sd"]), fmt(r["resolves"]), "%d/%d" % (r["one_build"], r["pairs"]) if r["pairs"] else ""))
         if r["pairs"] and r["one_build"] < r["pairs"]:
-            mixed.append("- %s, noise %s: over its %d pairs made by one build, %s %s" % (
-                r["cell"], noise_label(r["noise"]), r["one_build"], fmt(r["diff_one"], "%+.2f"),
-                interval(r["lo_one"], r["hi_one"], "%+.2f")))
+            mixed.append("- %s, noise %s: %s" % (r["cell"], noise_label(r["noise"]), (
+                "over its %d pairs made by one build, %s %s" % (r["one_build"], fmt(r["diff_one"], "%+.2f"),
+                                                                interval(r["lo_one"], r["hi_one"], "%+.2f"))
+                if r["one_build"] else "no pair made by one build yet")))
     if mixed:
         lines += ["", "Rows with pairs made by two builds, restricted to the pairs made by one:"] + mixed
     if gap is not None:
@@ -312,6 +313,8 @@ def gap_by_step(summary, logs, plan):
             steps = sorted({st for sd in seeds for st in cur[sd].index})
             for st in steps:
                 both = [sd for sd in seeds if st in cur[sd].index and st in base[sd].index]
+                if not both:
+                    continue
                 d = stats.paired([100 * (cur[sd][st] - base[sd][st]) for sd in both])
                 rows.append({"cell": c["name"], "noise": ns, "step": st, "pairs": len(both),
                              "diff": d["mean"], "ci_lo": d["lo"], "ci_hi": d["hi"]})
