@@ -167,8 +167,8 @@ build-san/tools/%.o: tools/%.c
 # Sweeps of ./train (experiments/sweep.py; README "Experiments"): each finished run leaves a
 # record in results/PLAN/runs/, so a rerun continues with what is missing; the report is
 # rewritten at the end (experiments/analyze.py). SWEEP_FLAGS passes flags, e.g. --jobs 1.
-# map: the claim-1 map, 160 runs, about 6.5 hours on 2 cores; full: the first sweep, 60
-# runs, about 2 hours; quick: the pipeline on short runs, a few minutes.
+# map: the claim-1 map, 160 runs, about 12 hours on 2 cores (24.5 h of one core); full:
+# the first sweep, 60 runs, about 2 hours; quick: the pipeline on short runs, a few minutes.
 .PHONY: experiment experiment-map experiment-quick
 experiment-map: deps train
 	$(PYTHON) experiments/sweep.py --plan map $(SWEEP_FLAGS)
