@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stats  # noqa: E402
-from sweep import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of  # noqa: E402
+from sweep import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of, seeds_of_names  # noqa: E402
 
 
 def read_csv(path, columns):
@@ -203,7 +203,7 @@ def write_map_md(m, plan, path, summary=None, gap=None):
         f.write("\n".join(lines) + "\n")
 
 
-def plots(m, summary, logs, plan, out):
+def plots(m, summary, logs, plan, out, gap):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -230,7 +230,7 @@ def plots(m, summary, logs, plan, out):
     fig.savefig(os.path.join(out, "forest.png"), dpi=110)
     plt.close(fig)
 
-    gap_plot(gap_by_step(summary, logs, plan), plan, os.path.join(out, "gap.png"), plt)
+    gap_plot(gap, plan, os.path.join(out, "gap.png"), plt)
 
     cells = [c for c in plan["cells"]]
     # one colour per noise scale across all panels
@@ -412,7 +412,7 @@ def main(argv):
     out = a.out or os.path.join(ROOT, "results", plan["name"])
     # records of seeds beyond the plan's (a sweep run with --seeds) count too
     found = os.listdir(os.path.join(out, "runs")) if os.path.isdir(os.path.join(out, "runs")) else []
-    extra = {int(n.rsplit("-s", 1)[1]) for n in found if n.rsplit("-s", 1)[-1].isdigit()}
+    extra = seeds_of_names(found)
     summary, logs = load_records(out, runs_of(plan, sorted(set(seeds) | extra)))
     if not len(summary):
         print("analyze.py: no run recorded in %s" % out, file=sys.stderr)
@@ -424,7 +424,7 @@ def main(argv):
     gap.to_csv(os.path.join(out, "gap.csv"), index=False, float_format="%.4f")
     write_map_md(m, plan, os.path.join(out, "map.md"), summary, gap)
     layers_table(summary, logs, plan).to_csv(os.path.join(out, "layers.csv"), index=False, float_format="%.5g")
-    plots(m, summary, logs, plan, out)
+    plots(m, summary, logs, plan, out, gap)
     print("analyze: %d runs recorded; wrote %s/{summary,map,layers,gap}.csv, map.md, forest.png, "
           "loss_curves.png, layers.png, gap.png" % (len(summary), out))
     with open(os.path.join(out, "map.md")) as f:

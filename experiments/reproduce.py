@@ -27,7 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sweep import (ROOT, UsageError, load_plan, numerics_fingerprint, origin, runs_of,  # noqa: E402
-                   snapshot_binary, train_args)
+                   seeds_of_names, snapshot_binary, train_args)
 
 COLUMNS = ["name", "recorded_commit", "recorded_core", "commit", "blas_core", "numerics_fingerprint",
            "machine", "identical", "first_difference", "test_acc_recorded", "test_acc_now"]
@@ -99,12 +99,7 @@ def append_row(path, row):
 
 def recorded_runs(plan, out, names):
     """The plan's runs of these names, each with a record; UsageError otherwise."""
-    seeds = set(plan["seeds"])
-    for n in names:
-        tail = n.rsplit("-s", 1)[-1]
-        if tail.isdigit():
-            seeds.add(int(tail))
-    by_name = {r["name"]: r for r in runs_of(plan, sorted(seeds))}
+    by_name = {r["name"]: r for r in runs_of(plan, sorted(set(plan["seeds"]) | seeds_of_names(names)))}
     for n in names:
         if n not in by_name:
             raise UsageError("%s: no such run in plan %s" % (n, plan["name"]))

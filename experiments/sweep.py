@@ -102,6 +102,12 @@ def runs_of(plan, seeds):
     return sorted(runs, key=lambda r: r["order"])
 
 
+def seeds_of_names(names):
+    """The seeds named by run names (CELL-nsNOISE-sSEED; other names are passed over)."""
+    tails = (n.rsplit("-s", 1)[-1] for n in names)
+    return {int(t) for t in tails if t.isdigit()}
+
+
 def flag_value(flags, name, default):
     for i, f in enumerate(flags[:-1]):
         if f == name:
