@@ -10,8 +10,8 @@ typedef struct {
     int seq_len, vocab, train_size, test_size;
     /* model */
     int d, layers, heads, patch, mlp;
-    double beta, noise_scale, value_mean;
-    char residual_scale[16];
+    double beta, noise_scale, value_mean, value_drift, horizon;
+    char residual_scale[16], qk[16];
     long seed;
     /* optimization */
     char optimizer[16], schedule[16];

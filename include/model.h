@@ -81,6 +81,8 @@ typedef struct {
 
 /* alpha of MODEL.md for a residual scale: "sqrt" 1/sqrt(L), "linear" 1/L, "one" 1. */
 float model_residual_alpha(const char *scale, int L);
+/* The same with the horizon T of the depth limit: "sqrt" gives sqrt(T/L) (T = 1: the above). */
+float model_alpha(const char *scale, int L, double horizon);
 
 /* Builds the layout and allocates parameters, gradients and activations (zeroed).
    shards: threads that split each batch (OpenBLAS should then run single-threaded). */
@@ -89,6 +91,8 @@ void model_free(Model *m);
 
 /* Initialization of MODEL.md, every draw from one seed. */
 void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean);
+/* --qk identity: Q_l = K_l = I in every layer (the theory's attention, MODEL.md). */
+void model_set_qk_identity(Model *m);
 
 /* Forward for B <= max_batch examples. input: patches (B, n, in_dim) floats, or tokens
    (B, n) as int32 (pass the other as NULL). labels may be NULL (no loss).

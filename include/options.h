@@ -8,7 +8,9 @@
 
 typedef enum { T_INT, T_LONG, T_DOUBLE, T_STRING, T_FLAG } OptionType;
 
-/* saved: written to the settings JSON (and restored from it).
+/* saved: written to the settings JSON (and restored from it); SAVED_OPTIONAL: the same, but
+   a settings JSON written before the flag existed may lack it, and then the default, which
+   is what such a run used, stands.
    resumable: may be given together with --resume (does not change what was computed). */
 typedef struct {
     const char *flag, *def, *help;
@@ -18,6 +20,7 @@ typedef struct {
     const char *choices;     /* "a|b|c" for strings with fixed values, else NULL */
     int saved, resumable;
 } Option;
+enum { SAVED_OPTIONAL = 2 };
 
 /* Offset and size of a field of a settings struct, for the table rows. */
 #define OPTION_FIELD(Type, field) offsetof(Type, field), sizeof(((Type *)0)->field)
@@ -35,7 +38,7 @@ void options_help(const Option *opts, int n, FILE *out);
 /* "key": value lines (flag names with '_'), each ending ",\n", for the saved options. */
 void options_write_json(const Option *opts, int n, const void *src, FILE *out);
 /* Restores the saved options not marked in given (may be NULL) from a JSON object text;
-   -1 with err if it is not one or lacks a setting. */
+   -1 with err if it is not one or lacks a setting that is not optional. */
 int options_read_json(const Option *opts, int n, void *dst, const unsigned char *given,
                       const char *json, char *err, size_t errlen);
 #endif

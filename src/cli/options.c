@@ -163,7 +163,9 @@ int options_read_json(const Option *opts, int n, void *dst, const unsigned char 
         char key[64], value[1100];
         snprintf(key, sizeof key, "%s", o->flag);
         for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
-        if (json_copy_text(json_get(&root, key), value, sizeof value) != 0)
+        const Json *v = json_get(&root, key);
+        if (!v && o->saved == SAVED_OPTIONAL) continue;   /* dst keeps the default */
+        if (json_copy_text(v, value, sizeof value) != 0)
             rc = -1, snprintf(err, errlen, "config.json: setting '%s' is missing", key);
         else if (set_value(dst, o, value, why, sizeof why) != 0)
             rc = -1, snprintf(err, errlen, "config.json: %s", why);

@@ -209,6 +209,12 @@ float model_residual_alpha(const char *scale, int L) {
     return (float)(1.0 / sqrt((double)L));
 }
 
+/* Horizon 1 keeps the formula of model_residual_alpha (sqrt(1/L) may round differently). */
+float model_alpha(const char *scale, int L, double horizon) {
+    if (horizon == 1 || strcmp(scale, "sqrt") != 0) return model_residual_alpha(scale, L);
+    return (float)sqrt(horizon / L);
+}
+
 const TensorInfo *model_find_tensor(const Model *m, const char *name) {
     for (int i = 0; i < m->num_tensors; i++)
         if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
@@ -246,6 +252,18 @@ void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean) {
     }
     memset(m->w.head_w, 0, sizeof(float) * s->d * s->C);
     memset(m->w.head_b, 0, sizeof(float) * s->C);
+}
+
+/* After model_init, which drew Q and K as usual (so every other weight stays the same). */
+void model_set_qk_identity(Model *m) {
+    const ModelShape *s = &m->s;
+    size_t dd = (size_t)s->d * s->d;
+    for (int l = 0; l < s->L; l++) {
+        LayerParams *p = &m->w.layers[l];
+        memset(p->q, 0, sizeof(float) * dd);
+        memset(p->k, 0, sizeof(float) * dd);
+        for (int i = 0; i < s->d; i++) p->q[(size_t)i * s->d + i] = p->k[(size_t)i * s->d + i] = 1.0f;
+    }
 }
 
 /* ---- Forward and backward ------------------------------------------------------------

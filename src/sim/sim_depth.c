@@ -40,8 +40,8 @@ typedef struct {
     char tokens[32], data_dir[1024];
     int n, vocab, patch;
     int d, layers, heads, mlp;
-    double beta, noise_scale, value_mean, horizon;
-    char residual_scale[16];
+    double beta, noise_scale, value_mean, value_drift, horizon;
+    char residual_scale[16], qk[16];
     int draws, batch;
     double delta;
     SimRun run;
@@ -57,7 +57,6 @@ static const Option OPTIONS[] = {
     {"vocab", "8", "repeat, majority: number of symbols", T_INT, F(vocab), 2, 65536, NULL, 1, 0},
     MODEL_SIZE_OPTIONS(DepthSettings, "64"),
     MODEL_LAYER_OPTIONS(DepthSettings),
-    {"horizon", "1", "with --residual-scale sqrt: alpha = sqrt(T/L), the SDE time T of MODEL.md's limit", T_DOUBLE, F(horizon), 1e-9, 1e9, NULL, 1, 0},
     {"draws", "200", "independent draws: a fresh model and fresh tokens each", T_INT, F(draws), 1, 1e7, NULL, 1, 0},
     {"batch", "16", "token sets (examples) per draw; a draw's value is their average", T_INT, F(batch), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
@@ -103,16 +102,14 @@ static int given(const DepthSettings *c, const char *flag) {
 
 /* The model's shape from the flags (and the data); 2 with a reason for bad combinations. */
 static int resolve_shape(Depth *D, char *err, size_t errlen) {
-    const DepthSettings *c = &D->cfg;
+    DepthSettings *c = &D->cfg;
     ModelShape *s = &D->shape;
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .n = c->n, .in_dim = 1, .C = 1,
-                      .M = c->mlp, .beta = (float)c->beta,
-                      .alpha = model_residual_alpha(c->residual_scale, c->layers)};
-    if (given(c, "horizon")) {
-        if (strcmp(c->residual_scale, "sqrt") != 0)
-            return snprintf(err, errlen, "--horizon needs --residual-scale sqrt (alpha = sqrt(T/L))"), 2;
-        s->alpha = (float)sqrt(c->horizon / c->layers);
-    }
+                      .M = c->mlp, .beta = (float)c->beta};
+    if (model_options_resolve(c->residual_scale, c->layers, c->horizon, given(c, "value-mean"),
+                              given(c, "value-drift"), &c->value_mean, &c->value_drift,
+                              &s->alpha, err, errlen) != 0)
+        return 2;
     if (c->d % c->heads != 0)
         return snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d), 2;
     if (strcmp(c->tokens, "fashion-mnist") == 0) {
@@ -191,6 +188,7 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     Rng r;
     rng_seed_stream(&r, (uint64_t)c->run.seed, DRAW_STREAM + (uint64_t)k);
     model_init(m, rng_next(&r), (float)c->noise_scale, (float)c->value_mean);
+    if (strcmp(c->qk, "identity") == 0) model_set_qk_identity(m);
     if (!D->dataset) {
         sim_sphere_tokens(w->states, B * s->n, s->d, &r);
         model_forward_states(m, w->states, B);
@@ -316,9 +314,9 @@ static int write_summary(const Depth *D, char *err, size_t errlen) {
 static int write_plot(const Depth *D, char *err, size_t errlen) {
     const DepthSettings *c = &D->cfg;
     char title[512], lines[2][8192];
-    snprintf(title, sizeof title, "%s tokens, n %d, d %d, L %d, H %d, beta %g, alpha %s, "
+    snprintf(title, sizeof title, "%s tokens, n %d, d %d, L %d, H %d, beta %g, alpha %g, qk %s, "
              "noise-scale %g, value-mean %g, mlp %d: %d draws x %d", c->tokens, D->shape.n, c->d,
-             c->layers, c->heads, c->beta, c->residual_scale, c->noise_scale, c->value_mean,
+             c->layers, c->heads, c->beta, D->shape.alpha, c->qk, c->noise_scale, c->value_mean,
              c->mlp, c->draws, c->batch);
     /* metric i: mean in column 2+2i, standard error in 3+2i; left panel the metrics in
        [-1, 1] (0..4 and energy, 7), right panel n_clusters and stable_rank (5, 6) */
@@ -390,9 +388,10 @@ static int run(void *sim) {
     const DepthSettings *c = &D->cfg;
     const ModelShape *s = &D->shape;
     char err[2048];
-    fprintf(stderr, "simulate depth: %s, %s tokens: n %d, d %d, L %d, H %d, alpha %g, noise-scale %g, "
-            "value-mean %g; %d draws x %d, %d threads\n", D->dir, c->tokens, s->n, s->d, s->L,
-            s->H, s->alpha, c->noise_scale, c->value_mean, c->draws, c->batch, D->threads);
+    fprintf(stderr, "simulate depth: %s, %s tokens: n %d, d %d, L %d, H %d, alpha %g, qk %s, "
+            "noise-scale %g, value-mean %g; %d draws x %d, %d threads\n", D->dir, c->tokens, s->n,
+            s->d, s->L, s->H, s->alpha, c->qk, c->noise_scale, c->value_mean, c->draws, c->batch,
+            D->threads);
     run_draws(D);
     if (write_csv(D, err, sizeof err) != 0 || write_summary(D, err, sizeof err) != 0)
         return fprintf(stderr, "simulate: %s\n", err), 1;

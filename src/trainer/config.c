@@ -35,7 +35,7 @@ static const Option OPTIONS[] = {
     {"beta2", "0.999", "Adam beta2", T_DOUBLE, F(beta2), 0, 1, NULL, 1, 0},
     {"eps", "1e-8", "Adam epsilon", T_DOUBLE, F(eps), 0, 1, NULL, 1, 0},
     {"weight-decay", "0", "L2 (sgd, adam) or decoupled (adamw) weight decay", T_DOUBLE, F(weight_decay), 0, 1e6, NULL, 1, 0},
-    {"freeze", "", "comma list of tensors kept at their initial values, untrained: embed,pos,q,k,v,w1,w2,head (q = every layer's q; head = weight and bias)", T_STRING, F(freeze), 0, 0, NULL, 1, 0},
+    {"freeze", "", "comma list of tensors kept at their initial values, untrained: embed,pos,q,k,v,w1,w2,head (q = every layer's q; head = weight and bias)", T_STRING, F(freeze), 0, 0, NULL, SAVED_OPTIONAL, 0},
     {"clip", "0", "clip the global gradient norm to this (0 = off)", T_DOUBLE, F(clip), 0, 1e12, NULL, 1, 0},
     {"batch", "128", "examples per update", T_INT, F(batch), 1, 1e6, NULL, 1, 0},
     {"steps", "4000", "number of updates (give --steps or --epochs, not both)", T_LONG, F(steps), 1, 1e12, NULL, 1, 1},
@@ -57,10 +57,16 @@ static const Option OPTIONS[] = {
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
 _Static_assert(NUM_OPTIONS <= (int)sizeof(((Config *)0)->given), "Config.given is too small");
 
-/* The settings no single table row can check; where is "--freeze" or "config.json". */
-static int check_settings(const Config *c, const char *where, char *err, size_t errlen) {
+/* The settings no single table row can check; where is "--freeze" or "config.json". The
+   model's depth units are resolved here (value_mean from --value-drift, and back). */
+static int check_settings(Config *c, const char *where, char *err, size_t errlen) {
     unsigned mask;
     char why[256];
+    float alpha;
+    if (model_options_resolve(c->residual_scale, c->layers, c->horizon,
+                              config_given(c, "value-mean"), config_given(c, "value-drift"),
+                              &c->value_mean, &c->value_drift, &alpha, err, errlen) != 0)
+        return CONFIG_ERROR;
     if (freeze_parse(c->freeze, &mask, why, sizeof why) != 0)
         return snprintf(err, errlen, "%s: %s", where, why), CONFIG_ERROR;
     if (c->mlp == 0 && (mask & (FREEZE_W1 | FREEZE_W2)))
@@ -109,14 +115,7 @@ void config_help(FILE *out) {
 void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS, NUM_OPTIONS, c, out); }
 
 int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
-    /* a config.json written before --freeze existed has no "freeze": nothing was frozen,
-       which is the default the parse left in c->freeze; keep it */
-    unsigned char keep[sizeof c->given];
-    memcpy(keep, c->given, sizeof keep);
-    char value[sizeof c->freeze];
-    const Option *fz = options_find(OPTIONS, NUM_OPTIONS, "freeze");
-    if (json_text_value(json, "freeze", value, sizeof value) != 0) keep[fz - OPTIONS] = 1;
-    if (options_read_json(OPTIONS, NUM_OPTIONS, c, keep, json, err, errlen) != 0) return -1;
+    if (options_read_json(OPTIONS, NUM_OPTIONS, c, c->given, json, err, errlen) != 0) return -1;
     return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
 }
 

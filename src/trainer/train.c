@@ -83,12 +83,18 @@ static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
     const Dataset *ds = &T->train;
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .C = ds->num_classes,
                       .M = c->mlp, .beta = (float)c->beta,
-                      .alpha = model_residual_alpha(c->residual_scale, c->layers)};
+                      .alpha = model_alpha(c->residual_scale, c->layers, c->horizon)};
     if (c->d % c->heads != 0) {
         snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d);
         return -1;
     }
     return task_input_shape(s, &T->patch, ds, c->patch, err, errlen);
+}
+
+/* The initial weights of MODEL.md for the settings (--qk identity: Q = K = I). */
+static void init_weights(Model *m, const Config *c) {
+    model_init(m, (uint64_t)c->seed, (float)c->noise_scale, (float)c->value_mean);
+    if (strcmp(c->qk, "identity") == 0) model_set_qk_identity(m);
 }
 
 static void alloc_batch(Trainer *T) {
@@ -218,6 +224,7 @@ static int save(Trainer *T, long step, char *err, size_t errlen) {
     meta_add(&ml, "mlp", "%d", s->M);
     meta_add(&ml, "noise_scale", "%.9g", c->noise_scale);
     meta_add(&ml, "value_mean", "%.9g", c->value_mean);
+    meta_add(&ml, "qk", "%s", c->qk);
     meta_add(&ml, "seed", "%ld", c->seed);
     meta_add(&ml, "dataset", "%s", c->dataset);
     meta_add(&ml, "classes", "%d", s->C);
@@ -484,8 +491,7 @@ static long restore(Trainer *T, char *err, size_t errlen) {
             return -1;
         }
         fprintf(stderr, "train: %s has no checkpoint yet; starting from step 0\n", T->dir);
-        model_init(&T->model, (uint64_t)T->cfg.seed, (float)T->cfg.noise_scale,
-                   (float)T->cfg.value_mean);
+        init_weights(&T->model, &T->cfg);
     } else {
         if (checkpoint_load(T->dir, &T->model, &T->opt, &step, err, errlen) != 0) return -1;
         keep = step;
@@ -584,7 +590,7 @@ int main(int argc, char **argv) {
             return 0;
         }
     } else {
-        model_init(&T.model, (uint64_t)c->seed, (float)c->noise_scale, (float)c->value_mean);
+        init_weights(&T.model, c);
     }
     if (write_config(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     T.train_csv = rundir_open_csv(T.dir, "train.csv", "step,epoch,loss,acc,lr,grad_norm,ms", err, sizeof err);
