@@ -53,3 +53,46 @@ def half_width(sd, n, level=0.95):
     """Half the width of the t interval of a mean of n values with this sd: the smallest
     effect a design of n pairs resolves from zero."""
     return t_quantile(0.5 + level / 2, n - 1) * sd / math.sqrt(n) if n >= 2 else math.nan
+
+
+def wilcoxon_tied(diffs, resolution):
+    """Two-sided Wilcoxon signed-rank p of paired differences measured to `resolution` (an
+    accuracy over 10,000 test images moves in steps of 0.01 points): the differences are
+    rounded to whole multiples of it first, so that equal differences tie exactly; zeros are
+    dropped (Wilcoxon's treatment). Without ties or zeros scipy's exact distribution (n <= 50),
+    else its normal approximation with the tie correction of the variance. NaN if every
+    difference is zero or there are none."""
+    k = np.rint(np.asarray(diffs, dtype=float) / resolution)
+    nonzero = k[k != 0]
+    if not len(nonzero):
+        return math.nan
+    ties = len(np.unique(np.abs(nonzero))) < len(nonzero) or len(nonzero) < len(k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = stats.wilcoxon(k, zero_method="wilcox", correction=False,
+                           method="approx" if ties or len(k) > 50 else "exact")
+    return float(w.pvalue)
+
+
+def holm(pvalues):
+    """Holm's step-down adjusted p-values, in the given order; NaN entries are no test and
+    stay NaN (they do not count in the number of tests)."""
+    p = np.asarray(pvalues, dtype=float)
+    idx = [i for i in np.argsort(p, kind="stable") if not math.isnan(p[i])]
+    m = len(idx)
+    out = np.full(len(p), math.nan)
+    running = 0.0
+    for rank, i in enumerate(idx):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
+
+
+def spearman(x, y):
+    """Spearman's rank correlation (ties get average ranks) and its two-sided p (scipy's
+    t approximation); NaN with fewer than 3 points or a constant variable."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
+        return math.nan, math.nan
+    r = stats.spearmanr(x, y)
+    return float(r.correlation), float(r.pvalue)

@@ -1,5 +1,5 @@
-/* experiments/: the sweep (sweep.py) and its report (analyze.py, stats.py). The checks
-   live in tests/test_sweep.py, Python's unittest: the statistics against known values,
+/* experiments/: the sweep (sweep.py) and its reports (analyze.py, contrast.py, stats.py). The
+   checks live in tests/test_sweep.py and tests/test_contrast.py, Python's unittest: the statistics against known values,
    CSVs read by column name, a tiny sweep interrupted and continued against one that ran
    through, bad arguments. This test runs it and fails with its output if any check fails. */
 #include <stdio.h>
@@ -10,16 +10,25 @@
 
 static char out[1 << 16];
 
-static void test_experiment_python_suite(void) {
-    int rc = run_cmd("/usr/bin/python3 tests/test_sweep.py 2>&1", out, sizeof out);
-    CHECK(rc == 0, "tests/test_sweep.py exits 0, got %d:\n%s", rc, out);
+/* Runs a unittest file of tests/; fails with its output unless it passes at least min tests. */
+static void python_suite(const char *file, int min) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/%s 2>&1", file);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "tests/%s exits 0, got %d:\n%s", file, rc, out);
     /* unittest closes with "OK" after "Ran N tests": make sure it ran some */
     const char *ran = strstr(out, "\nRan ");
     int n = 0;
-    CHECK(ran && sscanf(ran, "\nRan %d test", &n) == 1 && n >= 10,
-          "tests/test_sweep.py ran its tests (at least 10), got %d:\n%s", n, out);
-    if (!check_failures) fprintf(stderr, "    tests/test_sweep.py: %d Python tests passed\n", n);
+    CHECK(ran && sscanf(ran, "\nRan %d test", &n) == 1 && n >= min,
+          "tests/%s ran its tests (at least %d), got %d:\n%s", file, min, n, out);
+    if (!check_failures) fprintf(stderr, "    tests/%s: %d Python tests passed\n", file, n);
 }
+
+static void test_experiment_python_suite(void) { python_suite("test_sweep.py", 10); }
+
+/* The contrast report (contrast.py): tie-aware Wilcoxon and Holm against hand-computed
+   values, arms from config.json, records with other settings never counted. */
+static void test_experiment_contrast_suite(void) { python_suite("test_contrast.py", 10); }
 
 /* The Slurm engine against a real single-node Slurm (tests/test_slurm.py starts and stops
    it): 4 runs as a job array, byte-identical to the local engine; a lost record is
@@ -33,6 +42,7 @@ static void test_experiment_slurm_sweep(void) {
 
 SUITE(experiment_tests) = {
     {"experiment_python_suite", test_experiment_python_suite},
+    {"experiment_contrast_suite", test_experiment_contrast_suite},
     {"experiment_slurm_sweep", test_experiment_slurm_sweep},
     END_SUITE
 };

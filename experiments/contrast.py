@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""The report of the contrast map (plan experiments/plans/contrast.json): the paper's
+contrast of the deterministic initialization (V = I: tokens collapse at initialization)
+against the noise of random value matrices, paired by seed.
+
+A run's arm is read from its config.json, never from its name: the attention at
+initialization (qk) and V = value_mean I + noise_scale G, written V=G, V=0, V=0.01G, V=I,
+V=I+G, V=mI(m=2), V=mI+G(m=2) (m the drift in the depth limit's units, value_mean L alpha),
+prefixed by QK=I, where Q = K = I. A plan cell's "group" (default: its name) is the cell of
+the table: the runs of one group differ only in their arm.
+
+Writes into OUT (results/contrast):
+  contrast.csv   one row per contrast: every arm against V=G of its cell, and every noisy arm
+                 against its noise-free twin (V=I+G against V=I, V=G against V=0, ...):
+                 cell,arm,ref,pairs,acc_mean,diff,ci_lo,ci_hi,p_wilcoxon,p_holm,loss_diff,test_loss_diff
+                 accuracy and its differences in percentage points, losses in nats; Holm over
+                 every accuracy contrast of the file; Wilcoxon on differences rounded to the
+                 accuracy's resolution, ties handled (stats.wilcoxon_tied)
+  contrast.md    the same as a table, with the intervals of both losses
+  mechanism.csv  per run: cell, arm, seed, clustering of the last layer at initialization
+                 (mean_cos, n_clusters, energy), final accuracy, gap to V=G of its seed
+  mechanism.md   Spearman's rho (and p) per depth of the clustering at initialization
+                 against the final accuracy and against the paired gap
+  mechanism.png  the same as scatter plots
+Usage: experiments/contrast.py [--plan contrast] [--out results/contrast]
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats  # noqa: E402
+from sweep import ROOT, UsageError, load_plan, runs_of  # noqa: E402
+
+REFERENCE = "V=G"
+COLUMNS = ["cell", "arm", "ref", "pairs", "acc_mean", "diff", "ci_lo", "ci_hi", "p_wilcoxon",
+           "p_holm", "loss_diff", "test_loss_diff"]
+INIT_METRICS = ["mean_cos", "n_clusters", "energy"]
+
+
+class BadRecord(Exception):
+    pass
+
+
+def arm_label(conf):
+    """The arm of a run from its config.json: QK=I prefix, then V."""
+    vm, ns = float(conf["value_mean"]), float(conf["noise_scale"])
+    drift = vm * int(conf["layers"]) * float(conf["alpha"])
+    if vm == 0:
+        v = "V=0" if ns == 0 else "V=G" if ns == 1 else "V=%gG" % ns
+    elif vm == 1:
+        v = "V=I" if ns == 0 else "V=I+G" if ns == 1 else "V=I+%gG" % ns
+    else:
+        v = ("V=mI(m=%g)" % drift) if ns == 0 else ("V=mI+G(m=%g)" % drift if ns == 1
+                                                      else "V=mI+%gG(m=%g)" % (ns, drift))
+    return ("QK=I," if conf.get("qk", "random") == "identity" else "") + v
+
+
+def noise_free_twin(arm):
+    """The arm without the noise (V=I+G -> V=I, V=G -> V=0, V=0.01G -> V=0), or None."""
+    qk, _, v = arm.rpartition(",")
+    prefix = qk + "," if qk else ""
+    if v.startswith("V=mI+"):
+        return prefix + "V=mI" + v[v.index("("):]
+    if v.startswith("V=I+"):
+        return prefix + "V=I"
+    if v.endswith("G") and v != "V=0":
+        return prefix + "V=0"
+    return None
+
+
+def flag_key(flag):
+    return flag.lstrip("-").replace("-", "_")
+
+
+def check_config(run, conf):
+    """Raises BadRecord naming the first setting of config.json that is not what the plan
+    asks of this run (its flags, noise scale, seed and number of updates)."""
+    want = {"noise_scale": run["noise"], "seed": run["seed"], "total_steps": run["steps"]}
+    flags = run["flags"]
+    for i, f in enumerate(flags):
+        if f.startswith("--") and i + 1 < len(flags) and not flags[i + 1].startswith("--"):
+            want[flag_key(f)] = flags[i + 1]
+    for key, value in want.items():
+        got = conf.get(key)
+        try:
+            same = float(got) == float(value)
+        except (TypeError, ValueError):
+            same = str(got) == str(value)
+        if not same:
+            raise BadRecord("%s: config.json has %s = %r, the plan asks %r" % (run["name"], key, got, value))
+
+
+def last_eval(d, steps):
+    ev = pd.read_csv(os.path.join(d, "eval.csv"))
+    if not len(ev) or int(ev["step"].iloc[-1]) != steps:
+        raise BadRecord("%s: its last evaluation is not at its last update %d" % (d, steps))
+    row = ev.iloc[-1]
+    if not (math.isfinite(row["test_acc"]) and math.isfinite(row["test_loss"])):
+        raise BadRecord("%s: a final accuracy or loss that is not finite" % d)
+    return row
+
+
+def load(out, plan, runs):
+    """A row per recorded run of the plan: cell (group), arm, seed, accuracy (%), losses,
+    and the last layer's clustering at initialization. Records that disagree with the plan
+    are reported on stderr and left out."""
+    group = {c["name"]: c.get("group", c["name"]) for c in plan["cells"]}
+    rows = []
+    for r in runs:
+        d = os.path.join(out, "runs", r["name"])
+        if not os.path.isfile(os.path.join(d, "summary.json")):
+            continue
+        try:
+            with open(os.path.join(d, "config.json")) as f:
+                conf = json.load(f)
+            check_config(r, conf)
+            ev = last_eval(d, r["steps"])
+            tr = pd.read_csv(os.path.join(d, "train.csv"))
+            cl = pd.read_csv(os.path.join(d, "clusters.csv"))
+        except (BadRecord, OSError, ValueError, KeyError) as e:
+            print("contrast.py: left out: %s" % e, file=sys.stderr)
+            continue
+        init = cl[(cl["step"] == 0) & (cl["layer"] == cl["layer"].max())]
+        last = tr[4 * tr["step"] > 3 * r["steps"]]
+        row = {"cell": group[r["cell"]], "arm": arm_label(conf), "seed": r["seed"], "name": r["name"],
+               "layers": int(conf["layers"]), "test_acc": 100 * float(ev["test_acc"]),
+               "test_loss": float(ev["test_loss"]),
+               "train_loss_end": float(last["loss"].mean()) if len(last) else math.nan}
+        for m in INIT_METRICS:
+            row["init_" + m] = float(init[m].iloc[0]) if len(init) and m in init else math.nan   # older records lack energy
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def contrast_rows(runs):
+    """Every arm against V=G of its cell, every noisy arm against its noise-free twin."""
+    rows = []
+    for cell, g in runs.groupby("cell", sort=False):
+        arms = list(dict.fromkeys(g["arm"]))
+        pairs = [(a, REFERENCE) for a in arms if a != REFERENCE and REFERENCE in arms]
+        pairs += [(a, noise_free_twin(a)) for a in arms if noise_free_twin(a) in arms and
+                  (a, noise_free_twin(a)) not in pairs and (noise_free_twin(a), a) not in pairs]
+        by_arm = {a: g[g["arm"] == a].set_index("seed") for a in arms}
+        for arm, ref in pairs:
+            cur, base = by_arm[arm], by_arm[ref]
+            seeds = sorted(set(cur.index) & set(base.index))
+            acc = stats.paired(cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"])
+            p = stats.wilcoxon_tied(cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"], 0.01)
+            loss = stats.paired(cur.loc[seeds, "train_loss_end"] - base.loc[seeds, "train_loss_end"])
+            tl = stats.paired(cur.loc[seeds, "test_loss"] - base.loc[seeds, "test_loss"])
+            rows.append({"cell": cell, "arm": arm, "ref": ref, "pairs": len(seeds),
+                         "acc_mean": cur.loc[seeds, "test_acc"].mean() if seeds else math.nan,
+                         "diff": acc["mean"], "ci_lo": acc["lo"], "ci_hi": acc["hi"], "p_wilcoxon": p,
+                         "loss_diff": loss["mean"], "loss_lo": loss["lo"], "loss_hi": loss["hi"],
+                         "test_loss_diff": tl["mean"], "test_loss_lo": tl["lo"], "test_loss_hi": tl["hi"],
+                         "ahead": int((cur.loc[seeds, "test_acc"] > base.loc[seeds, "test_acc"]).sum()),
+                         "resolves": stats.half_width(acc["sd"], len(seeds))})
+    t = pd.DataFrame(rows)
+    if len(t):
+        t["p_holm"] = stats.holm(t["p_wilcoxon"].tolist())
+    return t
+
+
+def fmt(x, f="%.2f"):
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
+
+
+def interval(lo, hi, f):
+    return "[%s, %s]" % (fmt(lo, f), fmt(hi, f)) if fmt(lo) else ""
+
+
+def write_csv(t, path):
+    forms = {"acc_mean": "%.4f", "diff": "%.4f", "ci_lo": "%.4f", "ci_hi": "%.4f", "p_wilcoxon": "%.4g",
+             "p_holm": "%.4g", "loss_diff": "%.5f", "test_loss_diff": "%.5f"}
+    with open(path, "w") as f:
+        f.write(",".join(COLUMNS) + "\n")
+        for _, r in t.iterrows():
+            f.write(",".join(fmt(r[c], forms[c]) if c in forms else str(r[c]) for c in COLUMNS) + "\n")
+
+
+def write_md(t, runs, path):
+    lines = ["Paired by seed (one seed draws the same Q, K, embeddings, G and data order in every arm): "
+             "final test accuracy of the arm minus the reference's, in percentage points, 95%% t interval, "
+             "Wilcoxon signed-rank p (differences rounded to 0.01 points, ties and zeros handled), Holm's "
+             "adjusted p over all %d rows; training loss (last quarter of the updates) and final test loss, "
+             "same pairing. 'resolves': the interval's half-width, the smallest effect these pairs tell "
+             "from zero." % len(t), "",
+             "| cell | arm | ref | pairs | accuracy % | diff (pts) | 95% interval | p | p Holm | ahead "
+             "| train loss diff [95%] | test loss diff [95%] | resolves |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in t.iterrows():
+        lines.append("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %d/%d | %s %s | %s %s | %s |" % (
+            r["cell"], r["arm"], r["ref"], r["pairs"], fmt(r["acc_mean"]), fmt(r["diff"], "%+.2f"),
+            interval(r["ci_lo"], r["ci_hi"], "%+.2f"), fmt(r["p_wilcoxon"], "%.3g"), fmt(r["p_holm"], "%.3g"),
+            r["ahead"], r["pairs"], fmt(r["loss_diff"], "%+.3f"), interval(r["loss_lo"], r["loss_hi"], "%+.3f"),
+            fmt(r["test_loss_diff"], "%+.3f"), interval(r["test_loss_lo"], r["test_loss_hi"], "%+.3f"),
+            fmt(r["resolves"])))
+    counts = runs.groupby(["cell", "arm"]).size()
+    lines += ["", "Runs per cell and arm: " + "; ".join("%s %s: %d" % (c, a, n) for (c, a), n in counts.items())]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def mechanism(runs):
+    """Per run the clustering at initialization and the gap to V=G of the same seed."""
+    ref = runs[runs["arm"] == REFERENCE].set_index(["cell", "seed"])["test_acc"]
+    gap = [r["test_acc"] - ref[(r["cell"], r["seed"])] if (r["cell"], r["seed"]) in ref.index else math.nan
+           for _, r in runs.iterrows()]
+    return runs.assign(gap=gap)
+
+
+def spearman_rows(mech):
+    rows = []
+    for L, g in mech.groupby("layers"):
+        for m in INIT_METRICS:
+            for target in ("test_acc", "gap"):
+                ok = g[["init_" + m, target]].dropna()
+                rho, p = stats.spearman(ok["init_" + m], ok[target])
+                rows.append({"layers": L, "init": m, "against": target, "runs": len(ok), "rho": rho, "p": p})
+    return pd.DataFrame(rows)
+
+
+def write_mechanism(mech, out):
+    cols = ["cell", "arm", "seed", "layers"] + ["init_" + m for m in INIT_METRICS] + ["test_acc", "gap"]
+    mech[cols].to_csv(os.path.join(out, "mechanism.csv"), index=False, float_format="%.6g")
+    sp = spearman_rows(mech)
+    lines = ["Does clustering at initialization predict the cost? Spearman's rank correlation over the runs "
+             "of one depth (every arm and seed; 'gap': accuracy minus V=G's of the same seed, runs with a "
+             "V=G partner only) of the last layer's clustering at initialization (step 0 of clusters.csv) "
+             "against the final test accuracy and the gap.", "",
+             "| L | at initialization | against | runs | rho | p |", "|---|---|---|---|---|---|"]
+    for _, r in sp.iterrows():
+        lines.append("| %d | %s | %s | %d | %s | %s |" % (r["layers"], r["init"], r["against"], r["runs"],
+                                                          fmt(r["rho"], "%+.2f"), fmt(r["p"], "%.3g")))
+    with open(os.path.join(out, "mechanism.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    mechanism_plot(mech, sp, os.path.join(out, "mechanism.png"))
+
+
+def mechanism_plot(mech, sp, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    depths = sorted(mech["layers"].unique())
+    fig, axes = plt.subplots(len(depths), 2, figsize=(10, 3.8 * len(depths)), squeeze=False)
+    arms = list(dict.fromkeys(mech["arm"]))
+    for i, L in enumerate(depths):
+        g = mech[mech["layers"] == L]
+        for j, target in enumerate(("test_acc", "gap")):
+            ax = axes[i][j]
+            for k, a in enumerate(arms):
+                s = g[g["arm"] == a]
+                if len(s):
+                    ax.plot(s["init_mean_cos"], s[target], "o", ms=4, color="C%d" % (k % 10), label=a)
+            r = sp[(sp["layers"] == L) & (sp["init"] == "mean_cos") & (sp["against"] == target)]
+            rho = "rho %s, p %s" % (fmt(r["rho"].iloc[0], "%+.2f"), fmt(r["p"].iloc[0], "%.2g")) if len(r) else ""
+            ax.set_title("L %d: %s (Spearman %s)" % (L, "final accuracy" if j == 0 else "gap to V=G, same seed", rho),
+                         fontsize=9)
+            ax.set_xlabel("mean cos of the last layer at initialization")
+            ax.set_ylabel("test accuracy (%)" if j == 0 else "accuracy minus V=G (points)")
+            if j == 1:
+                ax.axhline(0, color="k", lw=0.8)
+            ax.legend(fontsize=7)
+    fig.suptitle("Collapse at initialization against accuracy, a point per run")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="experiments/contrast.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--plan", default="contrast", help="plan name or file [contrast]")
+    p.add_argument("--out", help="results directory with runs/ [results/PLAN]")
+    a = p.parse_args(argv)
+    try:
+        plan = load_plan(a.plan)
+    except UsageError as e:
+        print("contrast.py: %s" % e, file=sys.stderr)
+        return 2
+    out = a.out or os.path.join(ROOT, "results", plan["name"])
+    runs = load(out, plan, runs_of(plan, plan["seeds"]))
+    if not len(runs):
+        print("contrast.py: no run of plan %s recorded in %s" % (plan["name"], out), file=sys.stderr)
+        return 1
+    t = contrast_rows(runs)
+    write_csv(t, os.path.join(out, "contrast.csv"))
+    write_md(t, runs, os.path.join(out, "contrast.md"))
+    write_mechanism(mechanism(runs), out)
+    print("contrast: %d runs, %d contrasts; wrote %s/{contrast.csv,contrast.md,mechanism.csv,mechanism.md,"
+          "mechanism.png}" % (len(runs), len(t), out))
+    with open(os.path.join(out, "contrast.md")) as f:
+        print(f.read(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
