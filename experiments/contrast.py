@@ -210,7 +210,8 @@ def write_md(t, runs, path):
 def mechanism(runs):
     """Per run the clustering at initialization and the gap to V=G of the same seed."""
     ref = runs[runs["arm"] == REFERENCE].set_index(["cell", "seed"])["test_acc"]
-    gap = [r["test_acc"] - ref[(r["cell"], r["seed"])] if (r["cell"], r["seed"]) in ref.index else math.nan
+    gap = [r["test_acc"] - ref[(r["cell"], r["seed"])]
+           if (r["cell"], r["seed"]) in ref.index and r["arm"] != REFERENCE else math.nan
            for _, r in runs.iterrows()]
     return runs.assign(gap=gap)
 
@@ -231,8 +232,8 @@ def write_mechanism(mech, out):
     mech[cols].to_csv(os.path.join(out, "mechanism.csv"), index=False, float_format="%.6g")
     sp = spearman_rows(mech)
     lines = ["Does clustering at initialization predict the cost? Spearman's rank correlation over the runs "
-             "of one depth (every arm and seed; 'gap': accuracy minus V=G's of the same seed, runs with a "
-             "V=G partner only) of the last layer's clustering at initialization (step 0 of clusters.csv) "
+             "of one depth (every arm and seed; 'gap': accuracy minus V=G's of the same seed, runs of the "
+             "other arms with a V=G partner) of the last layer's clustering at initialization (step 0 of clusters.csv) "
              "against the final test accuracy and the gap.", "",
              "| L | at initialization | against | runs | rho | p |", "|---|---|---|---|---|---|"]
     for _, r in sp.iterrows():
