@@ -52,6 +52,18 @@ int program_built(const char *program) {
     return file_exists(path);
 }
 
+int start_background(const char *cmd) {
+    char resolved[8000], full[8192];
+    resolve_cmd(cmd, resolved, sizeof resolved);
+    snprintf(full, sizeof full, "exec %s >/dev/null 2>&1", resolved);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
 int run_cmd(const char *cmd, char *out, size_t outlen) {
     char resolved[8000], full[8192];
     resolve_cmd(cmd, resolved, sizeof resolved);

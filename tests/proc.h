@@ -12,6 +12,9 @@ int program_built(const char *program);
 /* Runs a shell command (through resolve_cmd), captures stdout+stderr into out (truncated),
    returns the exit code. */
 int run_cmd(const char *cmd, char *out, size_t outlen);
+/* Starts a shell command (through resolve_cmd) in the background, its output discarded;
+   returns its process id (to waitpid). */
+int start_background(const char *cmd);
 /* A fresh directory under /tmp; the path is written into dir. */
 void make_temp_dir(char *dir, size_t len);
 /* 1 if both files exist and have identical bytes. */

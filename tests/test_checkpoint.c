@@ -183,17 +183,6 @@ static void test_checkpoint_bad_tensors_refused(void) {
 /* ---- one process per run directory ---------------------------------------------------- */
 
 /* Starts `cmd` (run by sh, exec'd so the pid is the program's) in the background. */
-static pid_t start_background(const char *cmd) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        char full[2048];
-        snprintf(full, sizeof full, "exec %s >/dev/null 2>&1", cmd);
-        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Waits (up to 10 s) until the file has at least `lines` lines. */
 static int wait_for_lines(const char *path, int lines) {
     for (int i = 0; i < 200; i++) {

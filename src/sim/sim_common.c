@@ -18,8 +18,8 @@ int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int fo
     rundir_resolve(dir_out, len, run_dir, name, cmd);
     if (rundir_check(dir_out, 0, force, 0, err, sizeof err) != 0) return sim_usage_error(cmd, err);
     int lock_fd;   /* held, open, until the process ends: one process per run directory */
-    if (rundir_create(dir_out, force, &lock_fd, err, sizeof err) != 0)
-        return fprintf(stderr, "simulate: %s\n", err), 1;
+    int rc = rundir_create(dir_out, force, &lock_fd, err, sizeof err);
+    if (rc != 0) return rc == RUNDIR_EXISTS ? sim_usage_error(cmd, err) : (fprintf(stderr, "simulate: %s\n", err), 1);
     return 0;
 }
 

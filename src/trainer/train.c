@@ -571,8 +571,8 @@ int main(int argc, char **argv) {
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
 
-    if (!c->resume && rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err) != 0)
-        return fprintf(stderr, "train: %s\n", err), 1;
+    if (!c->resume && (rc = rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err)) != 0)
+        return rc == RUNDIR_EXISTS ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
     long start = 0;
     if (c->resume) {
         if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
