@@ -113,8 +113,61 @@ static void test_records_claim_refuses_existing_dir(void) {
     if (fd2 >= 0) close(fd2);
 }
 
+/* Replaces "key": old by "key": new in the text file at path; 0 if it was there. */
+static int edit_setting(const char *path, const char *key, const char *old, const char *new) {
+    char *text = slurp(path), from[128], to[128];
+    snprintf(from, sizeof from, "\"%s\": %s,", key, old);
+    snprintf(to, sizeof to, "\"%s\": %s,", key, new);
+    char *at = text ? strstr(text, from) : NULL;
+    FILE *f = at ? fopen(path, "w") : NULL;
+    if (f) {
+        fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+        fclose(f);
+    }
+    free(text);
+    return f ? 0 : -1;
+}
+
+/* --resume takes its settings from config.json: one edited by hand (another seed, lr, batch,
+   dataset of the same classes and input size, ...) would go on training the checkpoint's
+   weights as another run. Each edit is refused with exit 2, naming the setting, and no file
+   of the run changes; the unedited run then resumes. */
+static void test_records_resume_refuses_edited_config(void) {
+    char root[256], dir[300], cmd[2048], path[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, QUICK " --steps 4 --stop-after 2 --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "first 2 updates: %s", out);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    const char *edits[][3] = {
+        {"seed", "1", "2"}, {"beta", "1", "2"}, {"residual_scale", "\"sqrt\"", "\"one\""},
+        {"lr", "0.001", "0.002"}, {"batch", "16", "8"}, {"train_size", "256", "128"},
+        {"noise_scale", "1", "0.5"}, {"value_mean", "0", "1"}, {"dataset", "\"repeat\"", "\"majority\""},
+        {"optimizer", "\"adam\"", "\"adamw\""}, {"warmup", "1", "3"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s/before && cp -a %s %s/before", root, dir, root);
+        run_cmd(cmd, out, sizeof out);
+        CHECK(edit_setting(path, edits[i][0], edits[i][1], edits[i][2]) == 0, "edit %s", edits[i][0]);
+        snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+        int rc = run_cmd(cmd, out, sizeof out);
+        char want[96];
+        snprintf(want, sizeof want, "'%s' is %s", edits[i][0], edits[i][2]);
+        for (char *q = want; *q; q++) if (*q == '"') memmove(q, q + 1, strlen(q));
+        CHECK(rc == 2 && strstr(out, want), "%s edited: exit 2 naming it ('%s'), got %d: %s",
+              edits[i][0], want, rc, out);
+        edit_setting(path, edits[i][0], edits[i][2], edits[i][1]);
+        snprintf(cmd, sizeof cmd, "diff -r %s %s/before", dir, root);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "%s edited: no file changed: %s", edits[i][0], out);
+    }
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "the unedited run resumes: %d %s", rc, out);
+}
+
 SUITE(records_tests) = {
     {"records_second_train_on_new_dir_refused", test_records_second_train_on_new_dir_refused},
     {"records_claim_refuses_existing_dir", test_records_claim_refuses_existing_dir},
+    {"records_resume_refuses_edited_config", test_records_resume_refuses_edited_config},
     END_SUITE
 };

@@ -120,6 +120,19 @@ int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
     return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
 }
 
+void config_each_defining(const Config *c, void (*fn)(void *ctx, const char *key, const char *value),
+                          void *ctx) {
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        const Option *o = &OPTIONS[i];
+        if (!o->saved || o->resumable || strcmp(o->flag, "data-dir") == 0) continue;
+        char key[64], value[1100];
+        snprintf(key, sizeof key, "%s", o->flag);
+        for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
+        options_value_text(o, c, value, sizeof value);
+        fn(ctx, key, value);
+    }
+}
+
 int config_check_resume_flags(const Config *c, char *err, size_t errlen) {
     for (int i = 0; i < NUM_OPTIONS; i++)
         if (c->given[i] && !OPTIONS[i].resumable) {

@@ -4,7 +4,6 @@
 #include <cblas.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "progress.h"
 #include "rng.h"
 #include "rundir.h"
+#include "runmeta.h"
 #include "runplots.h"
 #include "task.h"
 #include "util.h"
@@ -191,40 +191,25 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
     return text_commit(&tf, T->dir, "config.json", err, errlen);
 }
 
-/* Checkpoint metadata: the model config as strings, so a checkpoint alone says how to run it. */
-typedef struct { StMeta kv[20]; char text[20][64]; int n; } MetaList;
-
-static void meta_add(MetaList *ml, const char *key, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ml->text[ml->n], sizeof ml->text[0], fmt, ap);
-    va_end(ap);
-    ml->kv[ml->n] = (StMeta){key, ml->text[ml->n]};
-    ml->n++;
+static int save(Trainer *T, long step, char *err, size_t errlen) {
+    RunMeta rm;
+    runmeta_build(&rm, &T->cfg, &T->model.s, T->patch);
+    CheckpointMeta cm = runmeta_view(&rm);
+    return checkpoint_save(T->dir, &T->model, &T->opt, step, &cm, err, errlen);
 }
 
-static int save(Trainer *T, long step, char *err, size_t errlen) {
-    const Config *c = &T->cfg;
-    const ModelShape *s = &T->model.s;
-    MetaList ml = {.n = 0};
-    meta_add(&ml, "d", "%d", s->d);
-    meta_add(&ml, "L", "%d", s->L);
-    meta_add(&ml, "H", "%d", s->H);
-    meta_add(&ml, "n", "%d", s->n);
-    meta_add(&ml, "patch", "%d", T->patch);
-    meta_add(&ml, "beta", "%.9g", s->beta);
-    meta_add(&ml, "alpha", "%.9g", s->alpha);
-    meta_add(&ml, "residual_scale", "%s", c->residual_scale);
-    meta_add(&ml, "mlp", "%d", s->M);
-    meta_add(&ml, "noise_scale", "%.9g", c->noise_scale);
-    meta_add(&ml, "value_mean", "%.9g", c->value_mean);
-    meta_add(&ml, "seed", "%ld", c->seed);
-    meta_add(&ml, "dataset", "%s", c->dataset);
-    meta_add(&ml, "classes", "%d", s->C);
-    meta_add(&ml, "input", "%s", s->tokens_input ? "tokens" : "patches");
-    meta_add(&ml, "input_dim", "%d", s->in_dim);
-    if (*c->freeze) meta_add(&ml, "freeze", "%s", c->freeze);   /* absent: all trained */
-    return checkpoint_save(T->dir, &T->model, &T->opt, step, ml.kv, ml.n, err, errlen);
+/* --resume: the settings config.json holds now must be those the checkpoint was saved with
+   (a hand-edited seed, lr or dataset would continue another run's weights). */
+static int same_run_as_checkpoint(Trainer *T, char *err, size_t errlen) {
+    if (!checkpoint_exists(T->dir)) return 0;
+    RunMeta rm;
+    runmeta_build(&rm, &T->cfg, &T->model.s, T->patch);
+    CheckpointMeta cm = runmeta_view(&rm);
+    if (checkpoint_check_meta(T->dir, &cm, err, errlen) == 0) return 0;
+    char why[768];
+    snprintf(why, sizeof why, "%.767s", err);
+    snprintf(err, errlen, "%.1100s/%.767s", T->dir, why);
+    return -1;
 }
 
 /* How an invocation ended, for summary.json. */
@@ -574,6 +559,8 @@ int main(int argc, char **argv) {
     if (!c->resume && (rc = rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err)) != 0)
         return rc == RUNDIR_EXISTS ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
     long start = 0;
+    if (c->resume && same_run_as_checkpoint(&T, err, sizeof err) != 0)
+        return fprintf(stderr, "train: %s\n", err), EXIT_USAGE;
     if (c->resume) {
         if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
         if (start >= T.total_steps && !summary_says(T.dir, "finished"))
