@@ -252,24 +252,6 @@ static void test_checkpoint_simulate_locked(void) {
 
 /* ---- failing writes of the CSV logs ------------------------------------------------------ */
 
-/* Runs cmd (through sh) with a file size limit of `bytes` and SIGXFSZ ignored: a write past
-   the limit fails with EFBIG, as on a full disk. Returns the exit status. */
-static int run_with_file_limit(const char *cmd, long bytes, const char *log) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct rlimit rl = {(rlim_t)bytes, (rlim_t)bytes};
-        signal(SIGXFSZ, SIG_IGN);
-        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-        char full[2048];
-        snprintf(full, sizeof full, "exec %s >%s 2>&1", cmd, log);
-        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;

@@ -338,7 +338,6 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
     snprintf(script, 4 * sizeof lines[0],
              "set terminal pngcairo size 1200,520 font 'sans,10' noenhanced\n"
              "set datafile separator ','\n"
-             "set output 'depth.png'\n"
              "set multiplot layout 1,2 title \"%s\" font 'sans,10'\n"
              "set xlabel 'layer (0 = input tokens)'; set xrange [0:%d]; set grid; set key top left\n"
              "set yrange [-0.05:1.05]; set ylabel 'mean over draws (band: +-2 s.e.)'\n"
@@ -347,7 +346,7 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
              "plot %s\n"
              "unset multiplot\n",
              title, D->shape.L, lines[0], D->shape.n + 1, lines[1]);
-    int rc = plot_run(D->dir, script, err, errlen);
+    int rc = plot_run(D->dir, "depth.png", script, err, errlen);
     free(script);
     return rc;
 }

@@ -197,7 +197,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
     for (int i = 1; i < P->nb; i++)
         if (i == 1 || fabs(P->betas[i] - P->betas[i - 1]) < dx) dx = fabs(P->betas[i] - P->betas[i - 1]);
     if (dx <= 0) dx = 1;
-    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output 'pair.png'\n"
+    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL
                     "set title 'P(antipodal): two tokens, T = %g, h = %g, %d runs per cell, delta = %g'\n"
                     "set xlabel 'beta'\nset ylabel 'd'\nset cblabel 'P(antipodal)'\n"
                     "set cbrange [0:1]\nset palette defined (0 'white', 0.5 'orange', 1 'dark-red')\n"
@@ -237,7 +237,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
                     "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "",
                     exact ? ", $exact using 1:2 with lines lw 2 lc 'blue' title 'exact P(antipodal), "
                     "T -> infinity (height in the row: 0 bottom, 1 top)'" : "");
-    int rc = plot_run(P->dir, s, err, errlen);
+    int rc = plot_run(P->dir, "pair.png", s, err, errlen);
     free(s);
     return rc;
 }

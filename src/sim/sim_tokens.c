@@ -229,7 +229,7 @@ static int write_results(const Tokens *K, double share[3], double se[3], char *e
 static int write_plot(const Tokens *K, char *err, size_t errlen) {
     char script[4096];
     const TokSettings *c = &K->cfg;
-    int len = snprintf(script, sizeof script, PLOT_PNG_TERMINAL "set output 'hist.png'\n"
+    int len = snprintf(script, sizeof script, PLOT_PNG_TERMINAL
                        "set datafile separator ','\nset title 'pairwise cosines: n = %d, d = %d, "
                        "beta = %g, %d runs, h = %g'\nset xlabel 'c_{ij} = <u_i, u_j>'\n"
                        "set ylabel 'share of pairs'\nset logscale y\nset xrange [-1:1]\nset key top center\n"
@@ -240,7 +240,7 @@ static int write_plot(const Tokens *K, char *err, size_t errlen) {
                         "with linespoints lw 2 title 't = %g (layer %ld)'", t ? ", " : "",
                         K->depths[t], K->depths[t], K->depth_step[t]);
     snprintf(script + len, sizeof script - len, "\n");
-    return plot_run(K->dir, script, err, errlen);
+    return plot_run(K->dir, "hist.png", script, err, errlen);
 }
 
 static int prepare(void *sim, char *err, size_t errlen) {

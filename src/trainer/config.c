@@ -103,7 +103,11 @@ void config_help(FILE *out) {
                  "2 bad flags or values,\n"
                  "3 diverged (a non-finite loss, gradient or weight; the last good checkpoint is kept,\n"
                  "summary.json says \"diverged\"), 130 interrupted by Ctrl-C after saving a checkpoint\n"
-                 "(continue with --resume).\n");
+                 "(continue with --resume). A plot that cannot be drawn (no gnuplot, a full disk)\n"
+                 "is reported on stderr as \"only the plots failed\" and leaves the exit status as\n"
+                 "it is: a plot is written whole or not at all, and --resume of a finished run\n"
+                 "draws a missing one again. A config.json that --resume finds changed since the\n"
+                 "checkpoint (a setting of the model, data or optimizer) is refused with exit 2.\n");
 }
 
 void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS, NUM_OPTIONS, c, out); }

@@ -456,6 +456,17 @@ static int finish_summary(Trainer *T, long step) {
     return 0;
 }
 
+/* --resume of a finished run: nothing to train; a plot that failed or was cut off by a
+   kill is drawn again. */
+static int already_finished(Trainer *T, long step) {
+    char err[2200];
+    if (runplots_missing(T->dir) && runplots_write(T->dir, err, sizeof err) != 0)
+        fprintf(stderr, "train: %s\n", err);
+    fprintf(stderr, "train: %s is already at step %ld of %ld; give a larger --steps to "
+            "train further\n", T->dir, step, T->total_steps);
+    return 0;
+}
+
 /* Resume: restore the weights and optimizer state; drop log rows that were written after
    the checkpoint, only once the checkpoint has been read and validated. A run killed before
    its first save has no checkpoint: it starts over from the seed, which gives the same
@@ -565,11 +576,7 @@ int main(int argc, char **argv) {
         if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
         if (start >= T.total_steps && !summary_says(T.dir, "finished"))
             return finish_summary(&T, start);   /* killed after its final save */
-        if (start >= T.total_steps) {
-            fprintf(stderr, "train: %s is already at step %ld of %ld; give a larger --steps to "
-                    "train further\n", T.dir, start, T.total_steps);
-            return 0;
-        }
+        if (start >= T.total_steps) return already_finished(&T, start);
     } else {
         model_init(&T.model, (uint64_t)c->seed, (float)c->noise_scale, (float)c->value_mean);
     }
