@@ -69,18 +69,34 @@ static int load_data(Trainer *T, char *err, size_t errlen) {
                      c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
 }
 
-/* Synthetic data is generated from the flags alone: refuse sizes that cannot fit first. */
-static int check_synthetic_size(Trainer *T, char *err, size_t errlen) {
+static int model_shape(Trainer *T, const Dataset *ds, ModelShape *s, char *err, size_t errlen);
+static OptConfig opt_config(const Config *c);
+static int plan_memory(Trainer *T, const Dataset *train, const Dataset *test, ModelShape *shape,
+                       int *max_batch, char *err, size_t errlen);
+
+/* Synthetic data is generated from the flags alone: refuse sizes that cannot fit first.
+   An image folder's sizes come from the images' headers: the whole run is estimated before
+   any pixel is decoded. Returns 0, 1 (data that cannot be read) or EXIT_USAGE (too large). */
+static int check_data_size(Trainer *T, char *err, size_t errlen) {
     const Config *c = &T->cfg;
-    if (strcmp(c->dataset, "fashion-mnist") == 0 || strcmp(c->dataset, "folder") == 0) return 0;
+    if (strcmp(c->dataset, "folder") == 0) {
+        Dataset tr, te;
+        ModelShape shape;
+        int max_batch;
+        if (data_folder_sizes(&tr, &te, c->data_dir, err, errlen) != 0) return 1;
+        int rc = plan_memory(T, &tr, &te, &shape, &max_batch, err, errlen) ? EXIT_USAGE : 0;
+        data_free(&tr);
+        data_free(&te);
+        return rc;
+    }
+    if (strcmp(c->dataset, "fashion-mnist") == 0) return 0;
     memest_synthetic(&T->mem, c->train_size, c->test_size, c->seq_len);
-    return memest_check(&T->mem, memest_physical(), err, errlen);
+    return memest_check(&T->mem, memest_physical(), err, errlen) ? EXIT_USAGE : 0;
 }
 
-/* The model's shape from the flags and the data; -1 with a reason if they do not fit. */
-static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
+/* The model's shape from the flags and the data ds; -1 with a reason if they do not fit. */
+static int model_shape(Trainer *T, const Dataset *ds, ModelShape *s, char *err, size_t errlen) {
     const Config *c = &T->cfg;
-    const Dataset *ds = &T->train;
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .C = ds->num_classes,
                       .M = c->mlp, .beta = (float)c->beta,
                       .alpha = model_residual_alpha(c->residual_scale, c->layers)};
@@ -89,6 +105,20 @@ static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
         return -1;
     }
     return task_input_shape(s, &T->patch, ds, c->patch, err, errlen);
+}
+
+/* The model's shape, the largest batch and the memory estimate (T->mem) for datasets train
+   and test (their sizes suffice); -1 with the reason if they do not fit. */
+static int plan_memory(Trainer *T, const Dataset *train, const Dataset *test, ModelShape *shape,
+                       int *max_batch, char *err, size_t errlen) {
+    const Config *c = &T->cfg;
+    if (model_shape(T, train, shape, err, errlen) != 0) return -1;
+    if (c->batch > train->count)
+        return snprintf(err, errlen, "--batch is larger than the training set"), -1;
+    *max_batch = c->batch > 256 ? c->batch : 256;
+    if (c->probe_size > *max_batch) *max_batch = c->probe_size;
+    memest_compute(&T->mem, shape, *max_batch, T->threads, optim_moments(opt_config(c)), train, test);
+    return memest_check(&T->mem, memest_physical(), err, errlen);
 }
 
 static void alloc_batch(Trainer *T) {
@@ -552,15 +582,12 @@ int main(int argc, char **argv) {
     setup_threads(&T);
     blasinfo_warn_generic(stderr, "train");
 
-    if (check_synthetic_size(&T, err, sizeof err) != 0) return usage_error(err);
+    if ((rc = check_data_size(&T, err, sizeof err)) != 0)
+        return rc == EXIT_USAGE ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
     if (load_data(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     ModelShape shape;
-    if (model_shape(&T, &shape, err, sizeof err) != 0) return usage_error(err);
-    if (c->batch > T.train.count) return usage_error("--batch is larger than the training set");
-    int max_batch = c->batch > 256 ? c->batch : 256;
-    if (c->probe_size > max_batch) max_batch = c->probe_size;
-    memest_compute(&T.mem, &shape, max_batch, T.threads, optim_moments(opt_config(c)), &T.train, &T.test);
-    if (memest_check(&T.mem, memest_physical(), err, sizeof err) != 0) return usage_error(err);
+    int max_batch;
+    if (plan_memory(&T, &T.train, &T.test, &shape, &max_batch, err, sizeof err) != 0) return usage_error(err);
     model_build(&T.model, shape, max_batch, T.threads);
     init_optimizer(&T);
     alloc_batch(&T);
