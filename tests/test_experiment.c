@@ -10,16 +10,26 @@
 
 static char out[1 << 16];
 
-static void test_experiment_python_suite(void) {
-    int rc = run_cmd("/usr/bin/python3 tests/test_sweep.py 2>&1", out, sizeof out);
-    CHECK(rc == 0, "tests/test_sweep.py exits 0, got %d:\n%s", rc, out);
+/* Runs a unittest file; fails with its output unless it exits 0 having run at least `least`. */
+static void python_suite(const char *file, int least) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s 2>&1", file);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "%s exits 0, got %d:\n%s", file, rc, out);
     /* unittest closes with "OK" after "Ran N tests": make sure it ran some */
     const char *ran = strstr(out, "\nRan ");
     int n = 0;
-    CHECK(ran && sscanf(ran, "\nRan %d test", &n) == 1 && n >= 10,
-          "tests/test_sweep.py ran its tests (at least 10), got %d:\n%s", n, out);
-    if (!check_failures) fprintf(stderr, "    tests/test_sweep.py: %d Python tests passed\n", n);
+    CHECK(ran && sscanf(ran, "\nRan %d test", &n) == 1 && n >= least,
+          "%s ran its tests (at least %d), got %d:\n%s", file, least, n, out);
+    if (!check_failures) fprintf(stderr, "    %s: %d Python tests passed\n", file, n);
 }
+
+static void test_experiment_python_suite(void) { python_suite("tests/test_sweep.py", 10); }
+
+/* The edges between runs, records and the analysis (tests/test_records.py): plans checked
+   before anything runs, records identified by their settings, saves that never meet,
+   truncated or non-finite records never taken as results. */
+static void test_experiment_records_suite(void) { python_suite("tests/test_records.py", 9); }
 
 /* The Slurm engine against a real single-node Slurm (tests/test_slurm.py starts and stops
    it): 4 runs as a job array, byte-identical to the local engine; a lost record is
@@ -33,6 +43,7 @@ static void test_experiment_slurm_sweep(void) {
 
 SUITE(experiment_tests) = {
     {"experiment_python_suite", test_experiment_python_suite},
+    {"experiment_records_suite", test_experiment_records_suite},
     {"experiment_slurm_sweep", test_experiment_slurm_sweep},
     END_SUITE
 };
