@@ -101,6 +101,15 @@ static int resolve(void *sim, char *err, size_t errlen) {
     return 0;
 }
 
+/* Outcomes and times of every run, the exact values, a workspace per thread (widest d). */
+static double memory(const void *sim, int threads) {
+    const Pair *P = sim;
+    double total = (double)P->nb * P->nd * P->cfg.runs, dmax = 2;
+    for (int i = 0; i < P->nd; i++) dmax = P->ds[i] > dmax ? P->ds[i] : dmax;
+    return total * (1 + sizeof(float)) + sizeof(double) * P->nb * P->nd +
+           threads * sim_sde_work_bytes(2, (int)dmax);
+}
+
 static int sampler_code(const char *s) {
     return strcmp(s, "full") == 0 ? SDE_FULL : strcmp(s, "span") == 0 ? SDE_SPAN : -1;
 }
@@ -283,7 +292,7 @@ static int run(void *sim) {
 }
 
 int sim_pair_main(int argc, char **argv) {
-    static const SimCommand CMD = {"pair", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static const SimCommand CMD = {"pair", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run, memory};
     static Pair P;
     return sim_main(&CMD, &P, &P.cfg, &P.cfg.run, P.dir, sizeof P.dir, &P.threads, argc, argv);
 }

@@ -153,6 +153,15 @@ static void one_run(Tokens *K, long run, double *U, SdeWork *w) {
     K->smaller[run] = smaller;
 }
 
+/* Outcomes and histograms of every run, a workspace and tokens per thread. */
+static double memory(const void *sim, int threads) {
+    const Tokens *K = sim;
+    const TokSettings *c = &K->cfg;
+    double runs = c->runs;
+    return runs * (1 + sizeof(int)) + runs * K->ndepths * c->bins * sizeof(int) +
+           threads * (sim_sde_work_bytes(c->n, c->d) + sizeof(double) * c->n * c->d);
+}
+
 static void run_all(Tokens *K) {
     const TokSettings *c = &K->cfg;
     long total = c->runs, done = 0;
@@ -271,7 +280,7 @@ static int run(void *sim) {
 }
 
 int sim_tokens_main(int argc, char **argv) {
-    static const SimCommand CMD = {"tokens", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static const SimCommand CMD = {"tokens", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run, memory};
     static Tokens K;
     return sim_main(&CMD, &K, &K.cfg, &K.cfg.run, K.dir, sizeof K.dir, &K.threads, argc, argv);
 }
