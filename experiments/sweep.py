@@ -340,8 +340,9 @@ class Sweep:
 
     def finish(self, run, rc):
         rd = os.path.join(self.work, run["name"])
-        if rc == 0 and work_dir_problem(rd, run):   # changed under us: never record it as this run
-            self.say("FAILED   %s: its run directory is not this run (%s)" % (run["name"], work_dir_problem(rd, run)))
+        other = work_dir_problem(rd, run) if rc == 0 else None
+        if other:   # changed under us: never record it as this run
+            self.say("FAILED   %s: its run directory is not this run (%s)" % (run["name"], other))
             return False
         if rc != 0 or not finished(rd):
             self.say("FAILED   %s (exit %s, log %s)" % (run["name"], rc,
