@@ -29,6 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stats  # noqa: E402
+from records import record_exists, record_problem  # noqa: E402
 from sweep import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of, seeds_of_names  # noqa: E402
 
 
@@ -61,12 +62,18 @@ def reproduced_by(out):
 def load_records(out, runs):
     """summary rows of the recorded runs, and their logs by run name. `numerics` is the
     fingerprint of the arithmetic that made the run (origin.json, or a build that
-    reproduced it), '' where unknown."""
+    reproduced it), '' where unknown. A record that is not the plan's run, is incomplete,
+    ends before its last update or holds a number that is not finite is left out, with a
+    line on stderr (records.record_problem)."""
     rows, logs = [], {}
     reproduced = reproduced_by(out)
     for r in runs:
         d = os.path.join(out, "runs", r["name"])
-        if not os.path.isfile(os.path.join(d, "summary.json")):
+        if not record_exists(out, r):
+            continue
+        problem = record_problem(out, r)
+        if problem:
+            print("analyze.py: record %s left out: %s" % (r["name"], problem), file=sys.stderr)
             continue
         with open(os.path.join(d, "summary.json")) as f:
             summ = json.load(f)
@@ -402,7 +409,11 @@ def main(argv):
     p.add_argument("--seeds", help="seeds, as for sweep.py [the plan's]")
     a = p.parse_args(argv)
     if a.paired_legacy:
-        return paired_legacy(a.paired_legacy)
+        try:
+            return paired_legacy(a.paired_legacy)
+        except (OSError, ValueError, KeyError, pd.errors.ParserError) as e:
+            print("analyze.py: --paired-legacy %s: %s" % (a.paired_legacy, e), file=sys.stderr)
+            return 2
     try:
         plan = load_plan(a.plan)
         seeds = parse_seeds(a.seeds) if a.seeds else plan["seeds"]
@@ -413,7 +424,11 @@ def main(argv):
     # records of seeds beyond the plan's (a sweep run with --seeds) count too
     found = os.listdir(os.path.join(out, "runs")) if os.path.isdir(os.path.join(out, "runs")) else []
     extra = seeds_of_names(found)
-    summary, logs = load_records(out, runs_of(plan, sorted(set(seeds) | extra)))
+    try:
+        summary, logs = load_records(out, runs_of(plan, sorted(set(seeds) | extra)))
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as e:   # a record's CSV or JSON
+        print("analyze.py: %s: a record cannot be read: %s" % (out, e), file=sys.stderr)
+        return 2
     if not len(summary):
         print("analyze.py: no run recorded in %s" % out, file=sys.stderr)
         return 1

@@ -23,7 +23,8 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stats  # noqa: E402
-from sweep import ROOT, Sweep, UsageError, hms, parse_seeds, record_done, snapshot_binary  # noqa: E402
+from sweep import (ROOT, Sweep, UsageError, hms, parse_seeds, record_done, record_exists,  # noqa: E402
+                   report_unusable, snapshot_binary)
 
 # The clustered start (README "Escape"): ./simulate depth with these flags puts the last
 # layers of the untrained model in one cluster. The task is Fashion-MNIST, 16 tokens.
@@ -307,10 +308,11 @@ def main(argv):
     except UsageError as e:
         print("escape.py: %s" % e, file=sys.stderr)
         return 2
-    todo = [r for r in runs if not record_done(args.out, r)]
+    todo = [r for r in runs if not record_exists(args.out, r)]
+    unusable = report_unusable(args.out, runs)   # records of other settings: never run over
     print("escape: %d runs (%s x weight decay %s x seeds %s), %d recorded, %d to run"
           % (len(runs), "/".join(CELLS), ", ".join("%g" % w for w in WEIGHT_DECAYS), args.seeds,
-             len(runs) - len(todo), len(todo)), flush=True)
+             len(runs) - len(todo) - unusable, len(todo)), flush=True)
     if args.dry_run:
         for r in todo:
             print("  %s: ./train %s" % (r["name"], " ".join(r["flags"])))
@@ -320,7 +322,11 @@ def main(argv):
         t0 = time.time()
         rc = Sweep(args, {"name": "escape"}, runs).run(todo, snapshot_binary(args.work))
         print("escape: runs took %s" % hms(time.time() - t0))
-    return report(args.out, runs) or rc
+    try:
+        return report(args.out, runs) or rc
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as e:   # a record's CSV or JSON
+        print("escape.py: %s: a record cannot be read: %s" % (args.out, e), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 """Does a recorded run come out the same with today's ./train? Runs each named record of a
 sweep again (the plan's flags, one thread, from scratch) and compares what it logs with
 the record, number for number: train.csv (all but the wall time `ms`), eval.csv and
-clusters.csv, every row the record has.
+clusters.csv, every row of either (a row only one of them has is a difference: a record
+cut short is not identical).
 
 Why: runs are bit-exact for one build, thread count and OpenBLAS kernel, and only then.
 The sweep pairs runs by seed, and a pair whose two runs were made by builds with other
@@ -26,6 +27,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from records import read_json, settings_problem  # noqa: E402
 from sweep import (ROOT, UsageError, load_plan, numerics_fingerprint, origin, runs_of,  # noqa: E402
                    seeds_of_names, snapshot_binary, train_args)
 
@@ -43,17 +45,20 @@ def read_rows(path, key):
 
 
 def first_difference(recorded, now):
-    """'' if every row of the recorded run's logs is in the new run's with the same text,
-    else where the first one is not (file, row, column, both values)."""
+    """'' if the recorded run's logs and the new run's have the same rows with the same
+    text, else where the first difference is (file, row, column, both values; or a row that
+    only one of them has)."""
     for name, (key, skip) in LOGS.items():
         old, new = read_rows(os.path.join(recorded, name), key), read_rows(os.path.join(now, name), key)
-        for k, row in old.items():
+        for k in list(old) + [k for k in new if k not in old]:
             where = "%s %s" % (name, ",".join("%s %s" % kv for kv in zip(key, k)))
             if k not in new:
                 return "%s: not logged by the new run" % where
-            for col, val in row.items():
-                if col not in skip and new[k].get(col) != val:
-                    return "%s, %s: recorded %s, now %s" % (where, col, val, new[k].get(col))
+            if k not in old:
+                return "%s: logged by the new run, not in the record (a record cut short?)" % where
+            for col in list(old[k]) + [c for c in new[k] if c not in old[k]]:
+                if col not in skip and new[k].get(col) != old[k].get(col):
+                    return "%s, %s: recorded %s, now %s" % (where, col, old[k].get(col), new[k].get(col))
     return ""
 
 
@@ -105,6 +110,12 @@ def recorded_runs(plan, out, names):
             raise UsageError("%s: no such run in plan %s" % (n, plan["name"]))
         if not os.path.isfile(os.path.join(out, "runs", n, "summary.json")):
             raise UsageError("%s: no record in %s" % (n, os.path.join(out, "runs")))
+        try:   # run again with the plan's flags, it must be the plan's run
+            other = settings_problem(read_json(os.path.join(out, "runs", n, "config.json")), by_name[n])
+        except ValueError as e:
+            other = str(e)
+        if other:
+            raise UsageError("%s: the record is not this plan's run: %s" % (n, other))
     return [by_name[n] for n in names]
 
 

@@ -15,6 +15,7 @@ Usage: experiments/sweep.py [--plan map] [--jobs 2] [--dry-run | --report] ...  
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -22,14 +23,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import slurm_engine as slurm
+from records import (RECORD_FILES, record_done, record_exists, record_problem,  # noqa: F401
+                     stray_temporaries, work_dir_problem)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLANS = os.path.join(ROOT, "experiments", "plans")
-# the small files of a run that make its record (everything but checkpoints and PNGs)
-RECORD_FILES = ("config.json", "summary.json", "eval.csv", "train.csv", "clusters.csv")
+# --seeds names at most this many seeds (checked before the list is made)
+MAX_SEEDS = 10000
 # ms per update and layer of the default model, --threads 1, the other core busy (2.75 ms
 # measured on this project's 2-core machine, 2026-11-23); the estimate before any record
 MS_PER_LAYER = 2.75
@@ -52,30 +56,89 @@ def load_plan(name_or_path):
             plan = json.load(f)
     except OSError as e:
         raise UsageError("plan %s: %s" % (path, e.strerror))
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UsageError("plan %s: not valid JSON (%s)" % (path, e))
+    if not isinstance(plan, dict):
+        raise UsageError("plan %s: not a JSON object" % path)
     plan.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    plan.setdefault("flags", [])
     plan["path"] = os.path.abspath(path)
     for key in ("seeds", "cells", "steps", "reference_noise"):
         if key not in plan:
             raise UsageError("plan %s: no '%s'" % (path, key))
-    for c in plan["cells"]:
-        # cell names become directory names and words of a Slurm script: plain ones only
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(c.get("name", ""))):
-            raise UsageError("plan %s: cell name %r: use letters, digits, '.', '_', '-'" % (path, c.get("name")))
-        if plan["reference_noise"] not in c["noise"]:
-            raise UsageError("plan %s: cell %s lacks the reference noise %g"
-                             % (path, c["name"], plan["reference_noise"]))
+    check_plan(plan, path)
     return plan
+
+
+def is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def is_count(x):
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+
+
+def check_flags(flags, where):
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise UsageError("%s: 'flags' must be a list of strings (./train flags and values)" % where)
+    if flags and not flags[0].startswith("--"):
+        raise UsageError("%s: flags must start with a --flag, not %r" % (where, flags[0]))
+
+
+def check_cell(c, plan, path):
+    """One cell: a plain name, its flags, its noise scales (numbers >= 0, the reference
+    among them, no two alike: 1 and 1.0 name the same run), its steps if it has its own."""
+    if not isinstance(c, dict):
+        raise UsageError("plan %s: a cell is not a JSON object: %r" % (path, c))
+    # cell names become directory names and words of a Slurm script: plain ones only
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(c.get("name", ""))):
+        raise UsageError("plan %s: cell name %r: use letters, digits, '.', '_', '-'" % (path, c.get("name")))
+    where = "plan %s: cell %s" % (path, c["name"])
+    c.setdefault("flags", [])
+    check_flags(c["flags"], where)
+    noise = c.get("noise")
+    if not isinstance(noise, list) or not noise or not all(is_number(x) and x >= 0 for x in noise):
+        raise UsageError("%s: 'noise' must be a list of numbers >= 0" % where)
+    labels = [noise_label(x) for x in noise]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise UsageError("%s: noise %s appears twice (as %s): one run name, one run" % (
+            where, dup[0], " and ".join(repr(x) for x, lab in zip(noise, labels) if lab == dup[0])))
+    if plan["reference_noise"] not in noise:
+        raise UsageError("%s lacks the reference noise %g" % (where, plan["reference_noise"]))
+    if "steps" in c and not is_count(c["steps"]):
+        raise UsageError("%s: 'steps' must be a whole number >= 1" % where)
+
+
+def check_plan(plan, path):
+    """A plan's fields, each of the type the sweep uses, before anything is run or written."""
+    if not isinstance(plan["seeds"], list) or not plan["seeds"] or not all(is_count(x) for x in plan["seeds"]):
+        raise UsageError("plan %s: 'seeds' must be a list of whole numbers >= 1" % path)
+    if not is_count(plan["steps"]):
+        raise UsageError("plan %s: 'steps' must be a whole number >= 1" % path)
+    if not is_number(plan["reference_noise"]):
+        raise UsageError("plan %s: 'reference_noise' must be a number" % path)
+    check_flags(plan["flags"], "plan %s" % path)
+    if not isinstance(plan["cells"], list) or not plan["cells"]:
+        raise UsageError("plan %s: 'cells' must be a non-empty list" % path)
+    for c in plan["cells"]:
+        check_cell(c, plan, path)
+    names = [c["name"] for c in plan["cells"]]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UsageError("plan %s: cell name %s appears twice: its runs would share records" % (path, dup[0]))
 
 
 def parse_seeds(text):
     """'1-16' or '1,2,5' -> [1, ..]; positive integers only."""
-    seeds = []
+    seeds, count = [], 0
     for part in text.split(","):
         lo, _, hi = part.partition("-")
         if not lo.isdigit() or (hi and not hi.isdigit()):
             raise UsageError("--seeds: '%s' is not a list of positive integers (e.g. 1-16 or 1,2,3)" % text)
+        count += max(int(hi or lo) - int(lo) + 1, 0)
+        if count > MAX_SEEDS:   # counted before any list is made: 1-100000000 allocates nothing
+            raise UsageError("--seeds: '%s' names more than %d seeds" % (text, MAX_SEEDS))
         seeds.extend(range(int(lo), int(hi or lo) + 1))
     if not seeds or min(seeds) < 1:
         raise UsageError("--seeds: '%s' names no positive seed" % text)
@@ -131,10 +194,6 @@ def train_args(run):
         "--cluster-every", str(max(st // 10, 1)), "--threads", "1"]
 
 
-def record_done(out, run):
-    return os.path.isfile(os.path.join(out, "runs", run["name"], "summary.json"))
-
-
 def finished(run_dir):
     try:
         with open(os.path.join(run_dir, "summary.json")) as f:
@@ -164,28 +223,27 @@ def origin(fingerprint):
 
 
 def save_record(out, work, run, where=None):
-    """Copy the run's small files into OUT/runs/NAME atomically (a temporary folder renamed),
-    so a record is either whole or absent; with `where`, an origin.json saying where it ran.
-    A record that appeared meanwhile (another sweep's, records unpacked from another
-    machine) is kept: returns False then."""
+    """Copy the run's small files into OUT/runs/NAME atomically (a temporary folder of a
+    name no other process uses, renamed), so a record is either whole or absent; with
+    `where`, an origin.json saying where it ran. A record that appeared meanwhile (another
+    sweep's, records unpacked from another machine) is kept: returns False then."""
     src = os.path.join(work, run["name"])
     dst = os.path.join(out, "runs", run["name"])
     if os.path.exists(dst):
         return False
-    tmp = dst + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for f in RECORD_FILES:
-        if os.path.exists(os.path.join(src, f)):
-            shutil.copyfile(os.path.join(src, f), os.path.join(tmp, f))
-    if where:
-        with open(os.path.join(tmp, "origin.json"), "w") as f:
-            json.dump(where, f, indent=2)
-            f.write("\n")
+    tmp = tempfile.mkdtemp(prefix=run["name"] + ".tmp-%d-" % os.getpid(), dir=os.path.join(out, "runs"))
     try:
+        for f in RECORD_FILES:
+            shutil.copyfile(os.path.join(src, f), os.path.join(tmp, f))
+        if where:
+            with open(os.path.join(tmp, "origin.json"), "w") as f:
+                json.dump(where, f, indent=2)
+                f.write("\n")
         os.rename(tmp, dst)
-    except OSError:   # made by someone else between the check and the rename
+    except OSError:   # made by someone else between the check and the rename, or a failed copy
         shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.exists(dst):
+            raise
         return False
     return True
 
@@ -252,13 +310,16 @@ class Sweep:
         rd = os.path.join(self.work, run["name"])
         stamp = os.path.join(self.work, "logs", run["name"] + ".binary")
         digest = numerics_fingerprint(binary, self.work)
-        resumable = os.path.isfile(os.path.join(rd, "optimizer.safetensors")) and not finished(rd)
+        other = work_dir_problem(rd, run)   # a run of another plan of the same name
+        if other:
+            self.say("dropped  %s: its run directory is not this run (%s)" % (run["name"], other))
+        resumable = os.path.isfile(os.path.join(rd, "optimizer.safetensors")) and not finished(rd) and not other
         if resumable and read_text(stamp) not in (None, digest):
             self.say("dropped  %s: its checkpoint is from a build of ./train with other numbers" % run["name"])
             resumable = False
         if resumable:
             cmd, how = [binary, "--resume", "--run-dir", rd], "resumed"
-        elif finished(rd):
+        elif finished(rd) and not other:
             cmd, how = None, "recorded"   # finished earlier, its record was not yet saved
         else:
             cmd = [binary] + train_args(run) + ["--run-dir", rd]
@@ -279,6 +340,10 @@ class Sweep:
 
     def finish(self, run, rc):
         rd = os.path.join(self.work, run["name"])
+        other = work_dir_problem(rd, run) if rc == 0 else None
+        if other:   # changed under us: never record it as this run
+            self.say("FAILED   %s: its run directory is not this run (%s)" % (run["name"], other))
+            return False
         if rc != 0 or not finished(rd):
             self.say("FAILED   %s (exit %s, log %s)" % (run["name"], rc,
                      os.path.join(self.work, "logs", run["name"] + ".log")))
@@ -301,9 +366,11 @@ class Sweep:
     def next_run(self, queue, deadline):
         """The first run of the queue (taken out of it), or with a time limit the first
         whose estimated time fits into what is left of it; None if none does."""
-        for run in [r for r in queue if record_done(self.out, r)]:
+        for run in [r for r in queue if record_exists(self.out, r)]:
             queue.remove(run)
-            self.say("skipped  %s: recorded meanwhile elsewhere" % run["name"])
+            problem = record_problem(self.out, run)
+            self.say("skipped  %s: recorded meanwhile elsewhere%s" % (
+                run["name"], " (but not as this run: %s)" % problem if problem else ""))
         for i, run in enumerate(queue):
             if deadline is None or time.time() + self.estimate(run) <= deadline:
                 return queue.pop(i)
@@ -422,15 +489,32 @@ def snapshot_binary(work):
     return dst
 
 
+def report_unusable(out, runs):
+    """One line per record that is not counted (not this plan's run, incomplete, truncated,
+    numbers not finite) and per stray temporary folder; the number of records not counted.
+    Neither is run over nor deleted: a person decides what they are."""
+    bad = 0
+    for r in runs:
+        problem = record_exists(out, r) and record_problem(out, r)
+        if problem:
+            print("sweep: record %s is not counted: %s (move it away to run it again)" % (r["name"], problem))
+            bad += 1
+    for name in stray_temporaries(out):
+        print("sweep: %s in %s is the temporary folder of a save that was cut off: skipped "
+              "(delete it)" % (name, os.path.join(out, "runs")))
+    return bad
+
+
 def run_only(args, plan, runs):
     """One run of the plan, by name (a Slurm task): skipped if it has a record."""
     run = [r for r in runs if r["name"] == args.only]
     if not run:
         print("sweep.py: --only %s: no such run in plan %s" % (args.only, plan["name"]), file=sys.stderr)
         return 2
-    if record_done(args.out, run[0]):
-        print("recorded %s" % args.only)
-        return 0
+    if record_exists(args.out, run[0]):
+        problem = record_problem(args.out, run[0])
+        print("recorded %s%s" % (args.only, " (not counted: %s)" % problem if problem else ""))
+        return 1 if problem else 0
     args.jobs, args.max_runs = 1, 0
     try:
         binary = args.binary or snapshot_binary(args.work)
@@ -535,10 +619,11 @@ def main(argv):
     runs = runs_of(plan, seeds)
     if args.only:
         return run_only(args, plan, runs)
-    todo = [r for r in runs if not record_done(args.out, r)]
+    todo = [r for r in runs if not record_exists(args.out, r)]
+    conflicts = report_unusable(args.out, runs)
     print("sweep: plan %s (%s) -> %s" % (plan["name"], plan.get("about", ""), args.out))
     print("sweep: %d runs (%d cells, seeds %s), %d recorded, %d to run, %d at a time; about %s left"
-          % (len(runs), len(plan["cells"]), ",".join(map(str, seeds)), len(runs) - len(todo),
+          % (len(runs), len(plan["cells"]), ",".join(map(str, seeds)), len(runs) - len(todo) - conflicts,
              len(todo), args.jobs, hms(seconds_left(args.out, todo, runs, args.jobs))))
     if args.dry_run:
         if args.engine == "slurm" and todo:
@@ -566,6 +651,7 @@ def main(argv):
     if not any(record_done(args.out, r) for r in runs):
         print("sweep.py: no run recorded in %s yet" % args.out, file=sys.stderr)
         return 1
+    rc = rc or (1 if conflicts else 0)
     report = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "analyze.py"),
                              "--plan", args.plan, "--out", args.out] +
                             (["--seeds", args.seeds] if args.seeds else []))

@@ -9,9 +9,22 @@
 #include "optim.h"
 #include "safetensors.h"
 
-/* meta: the model config (strings) to store in model.safetensors beside "step". */
+/* What a checkpoint stores about its run, as strings: model (the model config) goes into
+   model.safetensors beside "step", settings into optimizer.safetensors beside "updates". */
+typedef struct {
+    const StMeta *model;
+    int model_count;
+    const StMeta *settings;
+    int settings_count;
+} CheckpointMeta;
+
 int checkpoint_save(const char *dir, const Model *m, const Optimizer *o, long step,
-                    const StMeta *meta, int meta_count, char *err, size_t errlen);
+                    const CheckpointMeta *meta, char *err, size_t errlen);
+/* For --resume, before anything is loaded or changed: every key of meta that a checkpoint
+   file of dir also holds must have the same value there (a key the files lack, from a build
+   that did not write it, is passed over). -1 with "config.json: 'KEY' is NOW, but the
+   checkpoint (FILE) was saved with THEN" in err. */
+int checkpoint_check_meta(const char *dir, const CheckpointMeta *meta, char *err, size_t errlen);
 /* Loads weights (and optimizer state if o != NULL) saved at the same step into an
    already built model. Refuses, with "path: what is wrong" in err: metadata that is not a
    whole number in range or does not match the model (d, L, H, n, mlp, classes, input_dim),

@@ -46,6 +46,12 @@ void config_write_json(const Config *c, FILE *out);
 int config_read_json(Config *c, const char *json, char *err, size_t errlen);
 /* The --freeze list as a mask of freeze.h (the list was checked when it was read). */
 unsigned config_freeze_mask(const Config *c);
+/* Calls fn with the name (as in config.json) and value text of every saved setting that
+   defines the run's model, data, optimizer or metrics: those --resume may not change. Not
+   data_dir: the same files moved to another folder are the same data (the dataset, its
+   sizes, classes and input size are compared). */
+void config_each_defining(const Config *c, void (*fn)(void *ctx, const char *key, const char *value),
+                          void *ctx);
 /* After --resume: error if a flag that would change the run (model, data, optimizer) was given. */
 int config_check_resume_flags(const Config *c, char *err, size_t errlen);
 #endif

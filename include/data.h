@@ -37,6 +37,10 @@ int data_load_idx_pair(Dataset *out, const char *images_path, const char *labels
    subfolders of ROOT/train sorted by name (test must have the same ones); all images must
    have one size and channel count (1 = gray or 3 = RGB). */
 int data_load_folder(Dataset *train, Dataset *test, const char *root, char *err, size_t errlen);
+/* The same folder's sizes alone, from the images' headers (no pixel decoded): counts,
+   classes, height, width, channels, with the same checks of sizes; no pixels or labels. For
+   the memory estimate before loading: a small file may declare a huge image. */
+int data_folder_sizes(Dataset *train, Dataset *test, const char *root, char *err, size_t errlen);
 
 /* Built-in synthetic sequence tasks, generated from the seed (train and test use different
    streams). task: "majority" (label = the symbol that occurs most often; a unique maximum

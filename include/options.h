@@ -35,6 +35,9 @@ const Option *options_find(const Option *opts, int n, const char *flag);
 /* One line per flag with its help and default (none shown for an empty default, whose
    help text says what is used instead), and a line for --help. */
 void options_help(const Option *opts, int n, FILE *out);
+/* The value of option o in src as text: a string as it is, a number as config.json has it
+   (%d, %ld, %.17g). */
+void options_value_text(const Option *o, const void *src, char *buf, size_t len);
 /* "key": value lines (flag names with '_'), each ending ",\n", for the saved options. */
 void options_write_json(const Option *opts, int n, const void *src, FILE *out);
 /* Restores the saved options not marked in given (may be NULL) from a JSON object text;

@@ -19,8 +19,12 @@ int rundir_check(const char *dir, int resume, int force, int can_resume, char *e
    descriptor, to keep open for the life of the process (the lock goes with it). -1 with
    "DIR is in use by another process ..." in err if another process holds it. */
 int rundir_lock(const char *dir, char *err, size_t errlen);
-/* Creates dir (with parents), takes its lock (*lock_fd, see rundir_lock) and then, with
-   force, removes the files of an earlier run in it. Returns 0, or -1 with a reason in err. */
+/* Claims dir: creates it (with parents), and without force it must not have existed (mkdir
+   is the one atomic test: of two processes only one creates it); takes its lock (*lock_fd,
+   see rundir_lock); checks again under the lock that, without force, it holds no run's
+   config.json; with force, removes the files of an earlier run in it. Returns 0,
+   RUNDIR_EXISTS (dir was there or holds a run: a usage error) or -1, the reason in err. */
+#define RUNDIR_EXISTS (-2)
 int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t errlen);
 
 /* Opens dir/name for appending; writes the header if the file is new or empty. A log of

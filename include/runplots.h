@@ -6,7 +6,10 @@
 /* dir/curves.png: training loss and accuracy, test loss and accuracy, over updates.
    dir/clusters.png: heatmaps over (update, layer 0..L) of mean_cos, order, n_clusters,
    stable_rank (and energy when clusters.csv has that column), each with its own colour
-   range from the values present. Returns 0, or -1 with a reason in err (the CSV files are
-   the results either way). */
+   range from the values present. Each is written whole or not at all (plot_run). Returns
+   0, or -1 with the reasons in err, which says that only the plots failed (the CSV files
+   are the results either way). */
 int runplots_write(const char *dir, char *err, size_t errlen);
+/* 1 if curves.png or clusters.png is missing from dir (a failed plot, a kill while drawing). */
+int runplots_missing(const char *dir);
 #endif

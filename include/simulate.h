@@ -28,7 +28,9 @@ typedef struct {
    resolve checks the settings beyond the single rows and derives what the run needs; 0, or
    an exit status with the reason in err: 2 bad flags or values, 1 a runtime error (data).
    prepare runs once the run directory exists (config.json); 0, or -1 with err (exit 1).
-   run computes and writes the results; returns the exit status. */
+   run computes and writes the results; returns the exit status.
+   memory: the bytes the run will allocate with `threads` threads (an estimate from the
+   settings, for the check before the run directory is created). */
 typedef struct {
     const char *name;   /* "pair" */
     const Option *options;
@@ -37,14 +39,22 @@ typedef struct {
     int (*resolve)(void *sim, char *err, size_t errlen);
     int (*prepare)(void *sim, char *err, size_t errlen);
     int (*run)(void *sim);
+    double (*memory)(const void *sim, int threads);
 } SimCommand;
 
 /* The skeleton of every command: parses argv (flags from argv[2]) into settings, whose
    SimRun member is run; answers --help; resolves; creates the run directory (into dir,
-   see sim_setup_run); sets *threads (0 = all cores); prepares; runs. Returns the exit
-   status, the reason printed. */
+   see sim_setup_run) once the memory the run needs is known to fit (else exit 2, nothing
+   created); sets *threads (0 = all cores); prepares; runs. Returns the exit status, the
+   reason printed. */
 int sim_main(const SimCommand *cmd, void *sim, void *settings, SimRun *run, char *dir,
              size_t dirlen, int *threads, int argc, char **argv);
+
+/* 0 if a run that allocates `bytes` fits into this machine's memory, else -1 with a
+   one-line reason in err (a usage error: the flags ask for more than there is). */
+int sim_check_memory(double bytes, char *err, size_t errlen);
+/* Bytes of one SdeWork of n tokens of width d (sde_work_init). */
+double sim_sde_work_bytes(int n, int d);
 
 /* config.json of a command of the limit dynamics (pair, tokens): the saved rows of its
    table, the number of steps, alpha = sqrt(h) and the thread count. 0, or -1 with err. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,35 @@ int program_built(const char *program) {
     char path[4096];
     resolve_cmd(program, path, sizeof path);
     return file_exists(path);
+}
+
+int start_background(const char *cmd) {
+    char resolved[8000], full[8192];
+    resolve_cmd(cmd, resolved, sizeof resolved);
+    snprintf(full, sizeof full, "exec %s >/dev/null 2>&1", resolved);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+int run_with_file_limit(const char *cmd, long bytes, const char *log) {
+    char resolved[8000], full[8192];
+    resolve_cmd(cmd, resolved, sizeof resolved);
+    snprintf(full, sizeof full, "exec %s >%s 2>&1", resolved, log);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)bytes, (rlim_t)bytes};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int run_cmd(const char *cmd, char *out, size_t outlen) {

@@ -12,6 +12,13 @@ int program_built(const char *program);
 /* Runs a shell command (through resolve_cmd), captures stdout+stderr into out (truncated),
    returns the exit code. */
 int run_cmd(const char *cmd, char *out, size_t outlen);
+/* Starts a shell command (through resolve_cmd) in the background, its output discarded;
+   returns its process id (to waitpid). */
+int start_background(const char *cmd);
+/* Runs cmd (through sh and resolve_cmd) with a file size limit of `bytes` and SIGXFSZ
+   ignored: a write past the limit fails with EFBIG, as on a full disk. Its output goes to
+   the file log. Returns the exit status. */
+int run_with_file_limit(const char *cmd, long bytes, const char *log);
 /* A fresh directory under /tmp; the path is written into dir. */
 void make_temp_dir(char *dir, size_t len);
 /* 1 if both files exist and have identical bytes. */

@@ -183,17 +183,6 @@ static void test_checkpoint_bad_tensors_refused(void) {
 /* ---- one process per run directory ---------------------------------------------------- */
 
 /* Starts `cmd` (run by sh, exec'd so the pid is the program's) in the background. */
-static pid_t start_background(const char *cmd) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        char full[2048];
-        snprintf(full, sizeof full, "exec %s >/dev/null 2>&1", cmd);
-        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Waits (up to 10 s) until the file has at least `lines` lines. */
 static int wait_for_lines(const char *path, int lines) {
     for (int i = 0; i < 200; i++) {
@@ -262,24 +251,6 @@ static void test_checkpoint_simulate_locked(void) {
 }
 
 /* ---- failing writes of the CSV logs ------------------------------------------------------ */
-
-/* Runs cmd (through sh) with a file size limit of `bytes` and SIGXFSZ ignored: a write past
-   the limit fails with EFBIG, as on a full disk. Returns the exit status. */
-static int run_with_file_limit(const char *cmd, long bytes, const char *log) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct rlimit rl = {(rlim_t)bytes, (rlim_t)bytes};
-        signal(SIGXFSZ, SIG_IGN);
-        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-        char full[2048];
-        snprintf(full, sizeof full, "exec %s >%s 2>&1", cmd, log);
-        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static long file_size(const char *path) {
     struct stat st;

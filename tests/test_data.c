@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "data.h"
+#include "proc.h"
 #include "task.h"
 #include "util.h"
 
@@ -912,7 +913,47 @@ static void test_task_shape_and_batch(void) {
     task_batch_free(&b);
 }
 
+/* PNG files written by Python's zlib (a PNG of zeros compresses 1000 to 1): ROOT/SPLIT/a/x.png
+   28x28 and ROOT/train/b/huge.png declaring 30000x30000 in 875 KB, ROOT/test/b/y.png 28x28. */
+static const char HUGE_PNG_SCRIPT[] =
+    "import os, struct, sys, zlib\n"
+    "def png(path, w, h):\n"
+    "    os.makedirs(os.path.dirname(path), exist_ok=True)\n"
+    "    def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n"
+    "    co, row = zlib.compressobj(9), bytes(w + 1)\n"
+    "    data = b''.join(co.compress(row) for _ in range(h)) + co.flush()\n"
+    "    with open(path, 'wb') as f:\n"
+    "        f.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))\n"
+    "                + chunk(b'IDAT', data) + chunk(b'IEND', b''))\n"
+    "r = sys.argv[1]\n"
+    "for split in ('train', 'test'): png(r + '/' + split + '/a/x.png', 28, 28)\n"
+    "png(r + '/train/b/huge.png', 30000, 30000)\n"
+    "png(r + '/test/b/y.png', 28, 28)\n";
+
+/* An image folder whose second image is a small file declaring 30000x30000 pixels: the
+   images' sizes are read from their headers and checked before any is decoded, so it is
+   refused naming the file and its size, instead of costing 1.8 GB to decode first (here,
+   under a 1.2 GB address-space limit, decoding it would run out of memory). */
+static void test_data_folder_header_checked_before_decoding(void) {
+    char root[256], script[300], cmd[2048];
+    static char out[1 << 14];
+    make_temp_dir(root, sizeof root);
+    snprintf(script, sizeof script, "%s/make_pngs.py", root);
+    FILE *f = fopen(script, "w");
+    if (f) fputs(HUGE_PNG_SCRIPT, f), fclose(f);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s/data", script, root);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "PNGs written: %s", out);
+    snprintf(cmd, sizeof cmd, "ulimit -v 1200000; ./train --dataset folder --data-dir %s/data --patch 4 "
+             "--d 8 --layers 1 --batch 1 --steps 1 --threads 1 --run-dir %s/run", root, root);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "huge.png: image is 30000x30000x1 but") && !strstr(out, "outofmem"),
+          "refused from its header, naming it: exit %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, "%s/run", root);
+    CHECK(!file_exists(cmd), "no run directory");
+}
+
 SUITE(data_tests) = {
+    {"data_folder_header_checked_before_decoding", test_data_folder_header_checked_before_decoding},
     {"data_task_shape_and_batch", test_task_shape_and_batch},
     {"data_idx_parse", test_idx_parse},
     {"data_idx_large_gzip", test_idx_large_gzip},

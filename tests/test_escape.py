@@ -16,7 +16,9 @@ import pandas as pd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "experiments"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import escape  # noqa: E402
+from test_sweep import settings_of  # noqa: E402
 
 L = escape.LAYERS
 T975_2 = 4.302652729911275   # t(0.975, df 2), from published tables
@@ -46,8 +48,9 @@ def write_record(out, run, trained_cos, energy):
     pd.DataFrame([{"test_loss": 1.0, "step": 10, "test_acc": 0.5}]).to_csv(os.path.join(d, "eval.csv"), index=False)
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump({"status": "finished", "train_seconds": 3.0, "ms_per_step": 300.0}, f)
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump({"seed": run["seed"]}, f)
+    with open(os.path.join(d, "config.json"), "w") as f:   # the settings that make it the run
+        json.dump(settings_of(run), f)
+    pd.DataFrame([{"step": 10, "loss": 1.0}]).to_csv(os.path.join(d, "train.csv"), index=False)
 
 
 class Report(unittest.TestCase):

@@ -160,6 +160,47 @@ static void test_plots_gnuplot_failure_reported(void) {
     }
 }
 
+/* A PNG at dir/name is absent or whole (its last chunk IEND): never a picture cut short. */
+static int absent_or_whole_png(const char *dir, const char *name) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len;
+    char err[256];
+    uint8_t *png = read_whole_file(path, &len, err, sizeof err);
+    int ok = !png || (len >= 20 && memcmp(png, "\x89PNG", 4) == 0 && memcmp(png + len - 8, "IEND", 4) == 0);
+    free(png);
+    return ok;
+}
+
+/* Plots on a full disk (a file size limit below a picture's size, above every other file
+   of the run): gnuplot's picture is cut short. Neither PNG may be left truncated, the run
+   says that only the plots failed (its results are complete, exit 0), and --resume of the
+   finished run draws the missing plots. */
+static void test_plots_full_disk_leaves_no_truncated_png(void) {
+    char root[256], dir[300], cmd[1024], log[400];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(log, sizeof log, "%s/log", root);
+    snprintf(cmd, sizeof cmd, "./train --dataset repeat --d 8 --layers 2 --steps 6 --train-size 200 "
+             "--test-size 50 --batch 16 --threads 1 --probe-size 8 --cluster-every 2 --eval-every 3 "
+             "--run-dir %s", dir);
+    int rc = run_with_file_limit(cmd, 12000, log);
+    char *text = slurp(log);
+    CHECK(rc == 0 && text && strstr(text, "only the plots failed"), "exit 0 and the plots' failure "
+          "said: exit %d: %s", rc, text ? text : "");
+    free(text);
+    CHECK(absent_or_whole_png(dir, "curves.png") && absent_or_whole_png(dir, "clusters.png"),
+          "no truncated PNG");
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s/curves.png.tmp", dir);
+    CHECK(!file_exists(tmp), "no temporary file left");
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && is_png(dir, "curves.png") && is_png(dir, "clusters.png") &&
+          absent_or_whole_png(dir, "curves.png") && absent_or_whole_png(dir, "clusters.png"),
+          "--resume draws the missing plots: exit %d: %s", rc, out);
+}
+
 /* clusters.png: a normal run (clusters.csv ends with the energy column) draws 5 heatmaps
    (3 columns); without the energy column, 4 (2 columns): the panels follow the header.
    The old single plot was 900 pixels wide. */
@@ -215,6 +256,7 @@ SUITE(plots_tests) = {
     {"plots_resume_hint_quoted", test_plots_resume_hint_quoted},
     {"plots_simulate_injection_name", test_plots_simulate_injection_name},
     {"plots_gnuplot_failure_reported", test_plots_gnuplot_failure_reported},
+    {"plots_full_disk_leaves_no_truncated_png", test_plots_full_disk_leaves_no_truncated_png},
     {"plots_clusters_png", test_plots_clusters_png},
     {"plots_depth_compare_tool", test_plots_depth_compare_tool},
     END_SUITE,

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "proc.h"
+#include "util.h"
 
 static char out[1 << 16];
 
@@ -229,7 +230,28 @@ static void test_plot_depth_compare(void) {
     CHECK(rc == 1 && strstr(out, "does not exist"), "missing output directory: exit %d: %s", rc, out);
 }
 
+/* Sizes that cannot fit in memory are a flag problem: exit 2 with the estimate, before the
+   run directory exists (they used to end in "fatal: out of memory", exit 1, with a run
+   directory left behind). A 4 GB address-space limit makes the old way fail fast here
+   instead of filling the machine. */
+static void test_simulate_too_large_refused_before_run_dir(void) {
+    char root[256], dir[300], cmd[1024];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/sim", root);
+    const char *flags[] = {"pair --ds 65536 --betas 1 --runs 10 --threads 64",
+                           "tokens --n 4096 --d 65536 --runs 10 --threads 64",
+                           "depth --d 65536 --n 4096 --layers 1000 --draws 64 --threads 64"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "ulimit -v 4000000; exec ./simulate %s --run-dir %s", flags[i], dir);
+        int rc = run_cmd(cmd, out, sizeof out);
+        CHECK(rc == 2 && strstr(out, "the run needs about") && !strstr(out, "out of memory"),
+              "%s: exit 2 with the estimate, got %d: %s", flags[i], rc, out);
+        CHECK(!file_exists(dir), "%s: no run directory", flags[i]);
+    }
+}
+
 SUITE(simulate_tests) = {
+    {"simulate_too_large_refused_before_run_dir", test_simulate_too_large_refused_before_run_dir},
     {"simulate_help_lists_commands", test_simulate_help_lists_commands},
     {"simulate_depth_bad_flags", test_simulate_depth_bad_flags},
     {"simulate_depth_files_and_no_clobbering", test_simulate_depth_files_and_no_clobbering},

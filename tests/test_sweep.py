@@ -16,6 +16,7 @@ import warnings
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "experiments"))
 import analyze  # noqa: E402
+import records  # noqa: E402
 import stats  # noqa: E402
 import sweep  # noqa: E402
 
@@ -65,8 +66,20 @@ class Stats(unittest.TestCase):
         self.assertLess(half / 2 ** 0.5, 2.776)
 
 
-def write_record(d, columns_reversed):
-    """A finished run's record with known numbers; columns in file order or reversed."""
+def settings_of(run):
+    """config.json's settings of a run: what the plan asks of it (records.settings_problem)."""
+    def value(v):
+        try:
+            return 1 if v is None else float(v)
+        except ValueError:
+            return v
+    conf = {k: value(v) for k, v in records.flag_pairs(run["flags"])}
+    conf.update(noise_scale=run["noise"], seed=run["seed"], steps=run["steps"], total_steps=run["steps"])
+    return conf
+
+
+def write_record(d, columns_reversed, run):
+    """A finished record of `run` with known numbers; columns in file order or reversed."""
     os.makedirs(d)
 
     def csv(name, header, rows):
@@ -80,8 +93,8 @@ def write_record(d, columns_reversed):
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump({"status": "finished", "ms_per_step": 2.0}, f)
     with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump({"git_commit": "abc"}, f)
-    csv("eval.csv", "step,test_loss,test_acc", [(8, 0.5, 0.75)])
+        json.dump(dict(settings_of(run), git_commit="abc"), f)
+    csv("eval.csv", "step,test_loss,test_acc", [(run["steps"], 0.5, 0.75)])
     csv("train.csv", "step,epoch,loss,acc,lr,grad_norm,ms",
         [(s, 0, l, 0, 0, 0, 0) for s, l in ((2, 9.0), (4, 9.0), (6, 9.0), (7, 1.0), (8, 3.0))])
     csv("clusters.csv", "step,layer,mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank",
@@ -96,7 +109,7 @@ class Analyze(unittest.TestCase):
         got = []
         for rev in (False, True):
             out = tempfile.mkdtemp()
-            write_record(os.path.join(out, "runs", run["name"]), rev)
+            write_record(os.path.join(out, "runs", run["name"]), rev, run)
             summary, logs = analyze.load_records(out, [run])
             got.append(summary.iloc[0])
             cl = logs[run["name"]]["clusters"]
@@ -258,7 +271,8 @@ class Sweep(unittest.TestCase):
         self.assertIn("no run left that fits into the time limit", r.stdout)
         self.assertNotIn("started ", r.stdout)
         # a record of the cell that says 0.1 us an update: now a run fits, and is stopped
-        write_record(os.path.join(out, "runs", "L2-ns1-s2"), False)
+        write_record(os.path.join(out, "runs", "L2-ns1-s2"), False,
+                     [r for r in sweep.runs_of(sweep.load_plan(plan), [2]) if r["name"] == "L2-ns1-s2"][0])
         with open(os.path.join(out, "runs", "L2-ns1-s2", "summary.json"), "w") as f:
             json.dump({"status": "finished", "ms_per_step": 1e-4}, f)
         t0 = time.time()
@@ -285,14 +299,14 @@ class Sweep(unittest.TestCase):
         runs = sweep.runs_of(sweep.load_plan("tiny"), [1])
         first, second = runs[0], runs[1]
         for r in (first, second):
-            os.makedirs(os.path.join(work, r["name"]))
+            write_record(os.path.join(work, r["name"]), False, r)
             with open(os.path.join(work, r["name"], "summary.json"), "w") as f:
                 f.write('{"status": "finished", "made": "here"}')
-        write_record(os.path.join(out, "runs", first["name"]), False)   # "elsewhere"
+        write_record(os.path.join(out, "runs", first["name"]), False, first)   # "elsewhere"
         self.assertFalse(sweep.save_record(out, work, first))
         with open(os.path.join(out, "runs", first["name"], "summary.json")) as f:
             self.assertNotIn("here", f.read())
-        self.assertFalse(os.path.exists(os.path.join(out, "runs", first["name"] + ".tmp")))
+        self.assertEqual([n for n in os.listdir(os.path.join(out, "runs")) if ".tmp" in n], [])
         self.assertTrue(sweep.save_record(out, work, second))
         args = argparse.Namespace(out=out, work=work, jobs=1, slowdown=1.0)
         s = sweep.Sweep(args, sweep.load_plan("tiny"), runs)

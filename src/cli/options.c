@@ -126,21 +126,28 @@ static void json_key(FILE *out, const char *flag) {
     fputs("\": ", out);
 }
 
+void options_value_text(const Option *o, const void *src, char *buf, size_t len) {
+    const char *field = (const char *)src + o->offset;
+    if (o->type == T_STRING) snprintf(buf, len, "%s", field);
+    else if (o->type == T_INT || o->type == T_FLAG) snprintf(buf, len, "%d", *(const int *)field);
+    else if (o->type == T_LONG) snprintf(buf, len, "%ld", *(const long *)field);
+    else snprintf(buf, len, "%.17g", *(const double *)field);
+}
+
 void options_write_json(const Option *opts, int n, const void *src, FILE *out) {
     for (int i = 0; i < n; i++) {
         const Option *o = &opts[i];
         if (!o->saved) continue;
-        const char *field = (const char *)src + o->offset;
         fputs("  ", out);
         json_key(out, o->flag);
         if (o->type == T_STRING) {
-            json_put_string(out, field);
-        } else if (o->type == T_INT) {
-            fprintf(out, "%d", *(const int *)field);
-        } else if (o->type == T_LONG) {
-            fprintf(out, "%ld", *(const long *)field);
+            json_put_string(out, (const char *)src + o->offset);
+        } else if (o->type == T_DOUBLE) {
+            json_put_number(out, "%.17g", *(const double *)((const char *)src + o->offset));
         } else {
-            json_put_number(out, "%.17g", *(const double *)field);
+            char text[32];
+            options_value_text(o, src, text, sizeof text);
+            fputs(text, out);
         }
         fputs(",\n", out);
     }

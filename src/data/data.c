@@ -421,6 +421,20 @@ typedef struct { int h, w, c; char *first; } Shape;
    model takes 1 or 3 channels and dataset images are opaque in practice. */
 static int stored_channels(int c) { return c == 2 ? 1 : c == 4 ? 3 : c; }
 
+/* The size an image's header declares, checked against (or setting) shape, before a pixel
+   is decoded: a small file may declare an image of gigabytes. */
+static int image_header(Shape *shape, const char *path, char *err, size_t errlen) {
+    int w, h, c;
+    if (!stbi_info(path, &w, &h, &c))
+        return fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
+    int sc = stored_channels(c);
+    if (!shape->first) *shape = (Shape){h, w, sc, dup_string(path)};
+    if (h != shape->h || w != shape->w || sc != shape->c)
+        return fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",
+                    path, h, w, sc, shape->first, shape->h, shape->w, shape->c);
+    return 0;
+}
+
 /* Load one image into dst (h*w*shape->c bytes), checking it against (or setting) shape. */
 static int load_image(uint8_t **dst, Dataset *ds, int index, Shape *shape, const char *path,
                       char *err, size_t errlen) {
@@ -460,10 +474,15 @@ static int list_class_files(NameList *out, const char *split_dir, const char *cl
     return rc;
 }
 
-/* Read every image of ROOT/split into ds; labels are class indices in class order. */
-static int read_split_images(Dataset *ds, const NameList *files, Shape *shape, char *err, size_t errlen) {
+/* Read every image of ROOT/split into ds; labels are class indices in class order. With
+   header_only, only the images' sizes are read and checked (ds gets no pixels or labels). */
+static int read_split_images(Dataset *ds, const NameList *files, Shape *shape, int header_only,
+                             char *err, size_t errlen) {
     int index = 0;
     for (int k = 0; k < ds->num_classes; k++) {
+        for (int i = 0; header_only && i < files[k].n; i++)
+            if (image_header(shape, files[k].items[i], err, errlen)) return -1;
+        if (header_only) continue;
         for (int i = 0; i < files[k].n; i++, index++) {
             ds->labels[index] = k;
             if (load_image(&ds->pixels, ds, index, shape, files[k].items[i], err, errlen)) return -1;
@@ -473,7 +492,7 @@ static int read_split_images(Dataset *ds, const NameList *files, Shape *shape, c
 }
 
 static int load_split(Dataset *ds, const char *root, const char *split, const NameList *classes,
-                      Shape *shape, char *err, size_t errlen) {
+                      Shape *shape, int header_only, char *err, size_t errlen) {
     memset(ds, 0, sizeof *ds);
     char *dir = path_join(root, split);
     NameList *files = xcalloc((size_t)classes->n, sizeof *files);
@@ -485,8 +504,8 @@ static int load_split(Dataset *ds, const char *root, const char *split, const Na
     ds->kind = DATA_IMAGES;
     ds->num_classes = classes->n;
     if (rc == 0) {
-        ds->labels = xmalloc((size_t)ds->count * sizeof *ds->labels);
-        rc = read_split_images(ds, files, shape, err, errlen);
+        if (!header_only) ds->labels = xmalloc((size_t)ds->count * sizeof *ds->labels);
+        rc = read_split_images(ds, files, shape, header_only, err, errlen);
     }
     for (int k = 0; k < classes->n; k++) names_free(&files[k]);
     free(files);
@@ -503,10 +522,10 @@ static int load_split(Dataset *ds, const char *root, const char *split, const Na
 }
 
 static int load_folder_splits(Dataset *train, Dataset *test, const char *root,
-                              const NameList *classes, char *err, size_t errlen) {
+                              const NameList *classes, int header_only, char *err, size_t errlen) {
     Shape shape = {0, 0, 0, NULL};
-    int rc = load_split(train, root, "train", classes, &shape, err, errlen);
-    if (rc == 0) rc = load_split(test, root, "test", classes, &shape, err, errlen);
+    int rc = load_split(train, root, "train", classes, &shape, header_only, err, errlen);
+    if (rc == 0) rc = load_split(test, root, "test", classes, &shape, header_only, err, errlen);
     free(shape.first);
     if (rc) {
         data_free(train);
@@ -515,7 +534,8 @@ static int load_folder_splits(Dataset *train, Dataset *test, const char *root,
     return rc;
 }
 
-int data_load_folder(Dataset *train, Dataset *test, const char *root, char *err, size_t errlen) {
+static int folder(Dataset *train, Dataset *test, const char *root, int header_only, char *err,
+                  size_t errlen) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     char *train_dir = path_join(root, "train"), *test_dir = path_join(root, "test");
@@ -523,12 +543,20 @@ int data_load_folder(Dataset *train, Dataset *test, const char *root, char *err,
     int rc = list_classes(&tr, train_dir, err, errlen);
     if (rc == 0) rc = list_classes(&te, test_dir, err, errlen);
     if (rc == 0) rc = same_classes(&tr, &te, train_dir, test_dir, err, errlen);
-    if (rc == 0) rc = load_folder_splits(train, test, root, &tr, err, errlen);
+    if (rc == 0) rc = load_folder_splits(train, test, root, &tr, header_only, err, errlen);
     names_free(&tr);
     names_free(&te);
     free(train_dir);
     free(test_dir);
     return rc;
+}
+
+int data_load_folder(Dataset *train, Dataset *test, const char *root, char *err, size_t errlen) {
+    return folder(train, test, root, 0, err, errlen);
+}
+
+int data_folder_sizes(Dataset *train, Dataset *test, const char *root, char *err, size_t errlen) {
+    return folder(train, test, root, 1, err, errlen);
 }
 
 /* ---------------------------------------------------------------- synthetic tasks */

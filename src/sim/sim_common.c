@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "memest.h"
 #include "rundir.h"
 #include "util.h"
 
@@ -18,8 +19,8 @@ int sim_setup_run(const char *cmd, const char *name, const char *run_dir, int fo
     rundir_resolve(dir_out, len, run_dir, name, cmd);
     if (rundir_check(dir_out, 0, force, 0, err, sizeof err) != 0) return sim_usage_error(cmd, err);
     int lock_fd;   /* held, open, until the process ends: one process per run directory */
-    if (rundir_create(dir_out, force, &lock_fd, err, sizeof err) != 0)
-        return fprintf(stderr, "simulate: %s\n", err), 1;
+    int rc = rundir_create(dir_out, force, &lock_fd, err, sizeof err);
+    if (rc != 0) return rc == RUNDIR_EXISTS ? sim_usage_error(cmd, err) : (fprintf(stderr, "simulate: %s\n", err), 1);
     return 0;
 }
 
@@ -32,11 +33,26 @@ int sim_main(const SimCommand *cmd, void *sim, void *settings, SimRun *run, char
     if (rc != OPTIONS_OK) return sim_usage_error(cmd->name, err);
     if ((rc = cmd->resolve(sim, err, sizeof err)) != 0)
         return rc == 2 ? sim_usage_error(cmd->name, err) : (fprintf(stderr, "simulate: %s\n", err), rc);
+    *threads = threads_or_cores(run->threads);
+    if (sim_check_memory(cmd->memory(sim, *threads), err, sizeof err) != 0)
+        return sim_usage_error(cmd->name, err);
     if ((rc = sim_setup_run(cmd->name, run->name, run->run_dir, run->force, dir, dirlen)) != 0)
         return rc;
-    *threads = threads_or_cores(run->threads);
     if (cmd->prepare(sim, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
     return cmd->run(sim);
+}
+
+int sim_check_memory(double bytes, char *err, size_t errlen) {
+    double have = (double)memest_physical();
+    if (have <= 0 || bytes <= have) return 0;
+    snprintf(err, errlen, "the run needs about %.0f MB of memory but this machine has %.0f MB; use "
+             "fewer --runs, --draws or --threads, or smaller sizes", bytes / (1 << 20), have / (1 << 20));
+    return -1;
+}
+
+double sim_sde_work_bytes(int n, int d) {
+    double nn = (double)n * n, nd = (double)n * d, big = (double)(n > d ? n : d) * d;
+    return sizeof(double) * (2 * nn + 3 * nd + big);
 }
 
 int sim_write_limit_config(const Option *opts, int n, const void *settings, long steps,

@@ -15,6 +15,7 @@
 
 #include "data.h"
 #include "json.h"
+#include "memest.h"
 #include "metrics.h"
 #include "model.h"
 #include "model_options.h"
@@ -154,6 +155,8 @@ static void metrics_row(double *out, const ClusterMetrics *m) {
 /* ---- the draws ------------------------------------------------------------------------- */
 
 /* One thread's model and input buffers, reused across its draws. */
+#define DRAW_BLOCK 128   /* draws per block (run_draws) */
+
 typedef struct {
     Model model;
     float *states;      /* (batch, n, d) tokens on the sphere */
@@ -169,6 +172,19 @@ static void worker_init(Worker *w, const Depth *D) {
     w->batch = (TaskBatch){0};
     if (D->dataset) task_batch_alloc(&w->batch, s, D->patch, (int)B);
     w->idx = xmalloc(sizeof(int32_t) * B);
+}
+
+/* A model, tokens and a batch per worker (at most one per draw), and a block of draws. */
+static double memory(const void *sim, int threads) {
+    const Depth *D = sim;
+    const ModelShape *s = &D->shape;
+    int workers = threads < D->cfg.draws ? threads : D->cfg.draws;
+    MemEstimate e;
+    Dataset none = {0};
+    memest_compute(&e, s, D->cfg.batch, 1, 0, &none, &none);
+    double rows = (double)D->cfg.batch * s->n, cells = (double)(s->L + 1) * NUM_METRICS;
+    double per_worker = (double)e.total + rows * s->d * sizeof(float);
+    return workers * per_worker + DRAW_BLOCK * cells * sizeof(double);
 }
 
 static void worker_free(Worker *w) {
@@ -220,7 +236,6 @@ static void accumulate(Depth *D, const double *block, int first, int count) {
 
 /* Draws run in blocks of DRAW_BLOCK, the draws of a block in parallel; each block is folded
    in in draw order, so the result does not depend on which thread ran which draw. */
-#define DRAW_BLOCK 128
 static void run_draws(Depth *D) {
     int draws = D->cfg.draws, T = D->threads, done = 0;
     size_t cells = (size_t)(D->shape.L + 1) * NUM_METRICS;
@@ -336,7 +351,6 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
     snprintf(script, 4 * sizeof lines[0],
              "set terminal pngcairo size 1200,520 font 'sans,10' noenhanced\n"
              "set datafile separator ','\n"
-             "set output 'depth.png'\n"
              "set multiplot layout 1,2 title \"%s\" font 'sans,10'\n"
              "set xlabel 'layer (0 = input tokens)'; set xrange [0:%d]; set grid; set key top left\n"
              "set yrange [-0.05:1.05]; set ylabel 'mean over draws (band: +-2 s.e.)'\n"
@@ -345,7 +359,7 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
              "plot %s\n"
              "unset multiplot\n",
              title, D->shape.L, lines[0], D->shape.n + 1, lines[1]);
-    int rc = plot_run(D->dir, script, err, errlen);
+    int rc = plot_run(D->dir, "depth.png", script, err, errlen);
     free(script);
     return rc;
 }
@@ -406,7 +420,7 @@ static int run(void *sim) {
 }
 
 int sim_depth_main(int argc, char **argv) {
-    static const SimCommand CMD = {"depth", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static const SimCommand CMD = {"depth", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run, memory};
     static Depth D;
     return sim_main(&CMD, &D, &D.cfg, &D.cfg.run, D.dir, sizeof D.dir, &D.threads, argc, argv);
 }

@@ -101,6 +101,15 @@ static int resolve(void *sim, char *err, size_t errlen) {
     return 0;
 }
 
+/* Outcomes and times of every run, the exact values, a workspace per thread (widest d). */
+static double memory(const void *sim, int threads) {
+    const Pair *P = sim;
+    double total = (double)P->nb * P->nd * P->cfg.runs, dmax = 2;
+    for (int i = 0; i < P->nd; i++) dmax = P->ds[i] > dmax ? P->ds[i] : dmax;
+    return total * (1 + sizeof(float)) + sizeof(double) * P->nb * P->nd +
+           threads * sim_sde_work_bytes(2, (int)dmax);
+}
+
 static int sampler_code(const char *s) {
     return strcmp(s, "full") == 0 ? SDE_FULL : strcmp(s, "span") == 0 ? SDE_SPAN : -1;
 }
@@ -197,7 +206,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
     for (int i = 1; i < P->nb; i++)
         if (i == 1 || fabs(P->betas[i] - P->betas[i - 1]) < dx) dx = fabs(P->betas[i] - P->betas[i - 1]);
     if (dx <= 0) dx = 1;
-    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL "set output 'pair.png'\n"
+    len += snprintf(s + len, cap - len, PLOT_PNG_TERMINAL
                     "set title 'P(antipodal): two tokens, T = %g, h = %g, %d runs per cell, delta = %g'\n"
                     "set xlabel 'beta'\nset ylabel 'd'\nset cblabel 'P(antipodal)'\n"
                     "set cbrange [0:1]\nset palette defined (0 'white', 0.5 'orange', 1 'dark-red')\n"
@@ -237,7 +246,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
                     "'black' title 'cosh(2 beta) = d - 2: antipodal pair attracting to the right'" : "",
                     exact ? ", $exact using 1:2 with lines lw 2 lc 'blue' title 'exact P(antipodal), "
                     "T -> infinity (height in the row: 0 bottom, 1 top)'" : "");
-    int rc = plot_run(P->dir, s, err, errlen);
+    int rc = plot_run(P->dir, "pair.png", s, err, errlen);
     free(s);
     return rc;
 }
@@ -283,7 +292,7 @@ static int run(void *sim) {
 }
 
 int sim_pair_main(int argc, char **argv) {
-    static const SimCommand CMD = {"pair", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static const SimCommand CMD = {"pair", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run, memory};
     static Pair P;
     return sim_main(&CMD, &P, &P.cfg, &P.cfg.run, P.dir, sizeof P.dir, &P.threads, argc, argv);
 }

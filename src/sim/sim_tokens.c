@@ -153,6 +153,15 @@ static void one_run(Tokens *K, long run, double *U, SdeWork *w) {
     K->smaller[run] = smaller;
 }
 
+/* Outcomes and histograms of every run, a workspace and tokens per thread. */
+static double memory(const void *sim, int threads) {
+    const Tokens *K = sim;
+    const TokSettings *c = &K->cfg;
+    double runs = c->runs;
+    return runs * (1 + sizeof(int)) + runs * K->ndepths * c->bins * sizeof(int) +
+           threads * (sim_sde_work_bytes(c->n, c->d) + sizeof(double) * c->n * c->d);
+}
+
 static void run_all(Tokens *K) {
     const TokSettings *c = &K->cfg;
     long total = c->runs, done = 0;
@@ -229,7 +238,7 @@ static int write_results(const Tokens *K, double share[3], double se[3], char *e
 static int write_plot(const Tokens *K, char *err, size_t errlen) {
     char script[4096];
     const TokSettings *c = &K->cfg;
-    int len = snprintf(script, sizeof script, PLOT_PNG_TERMINAL "set output 'hist.png'\n"
+    int len = snprintf(script, sizeof script, PLOT_PNG_TERMINAL
                        "set datafile separator ','\nset title 'pairwise cosines: n = %d, d = %d, "
                        "beta = %g, %d runs, h = %g'\nset xlabel 'c_{ij} = <u_i, u_j>'\n"
                        "set ylabel 'share of pairs'\nset logscale y\nset xrange [-1:1]\nset key top center\n"
@@ -240,7 +249,7 @@ static int write_plot(const Tokens *K, char *err, size_t errlen) {
                         "with linespoints lw 2 title 't = %g (layer %ld)'", t ? ", " : "",
                         K->depths[t], K->depths[t], K->depth_step[t]);
     snprintf(script + len, sizeof script - len, "\n");
-    return plot_run(K->dir, script, err, errlen);
+    return plot_run(K->dir, "hist.png", script, err, errlen);
 }
 
 static int prepare(void *sim, char *err, size_t errlen) {
@@ -271,7 +280,7 @@ static int run(void *sim) {
 }
 
 int sim_tokens_main(int argc, char **argv) {
-    static const SimCommand CMD = {"tokens", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run};
+    static const SimCommand CMD = {"tokens", OPTIONS, NUM_OPTIONS, help, resolve, prepare, run, memory};
     static Tokens K;
     return sim_main(&CMD, &K, &K.cfg, &K.cfg.run, K.dir, sizeof K.dir, &K.threads, argc, argv);
 }

@@ -50,8 +50,8 @@ static StTensor model_tensor(const Model *m, int i) {
                       {vector ? ti->cols : ti->rows, vector ? 0 : ti->cols}};
 }
 
-static int save_optimizer(const char *path, const Optimizer *o, const char *step_s, char *err,
-                          size_t errlen) {
+static int save_optimizer(const char *path, const Optimizer *o, const char *step_s,
+                          const CheckpointMeta *meta, char *err, size_t errlen) {
     StTensor ot[2];
     int nt = 0;
     if (o->m) ot[nt++] = (StTensor){"m", o->m, 1, {(int64_t)o->n, 0}};
@@ -60,8 +60,13 @@ static int save_optimizer(const char *path, const Optimizer *o, const char *step
     snprintf(t_s, sizeof t_s, "%ld", o->t);
     snprintf(frozen_s, sizeof frozen_s, "%ld", o->frozen);
     /* "frozen" only when something is: the files of other runs stay as they were */
-    StMeta om[] = {{"step", step_s}, {"updates", t_s}, {"frozen", frozen_s}};
-    return st_write(path, ot, nt, om, o->frozen ? 3 : 2, err, errlen);
+    int n = o->frozen ? 3 : 2;
+    StMeta *om = xcalloc((size_t)(n + meta->settings_count), sizeof *om);
+    memcpy(om, (StMeta[]){{"step", step_s}, {"updates", t_s}, {"frozen", frozen_s}}, sizeof *om * n);
+    memcpy(om + n, meta->settings, sizeof *om * meta->settings_count);
+    int rc = st_write(path, ot, nt, om, n + meta->settings_count, err, errlen);
+    free(om);
+    return rc;
 }
 
 static int save_model(const char *path, const Model *m, const char *step_s, const StMeta *meta,
@@ -78,22 +83,66 @@ static int save_model(const char *path, const Model *m, const char *step_s, cons
 }
 
 int checkpoint_save(const char *dir, const Model *m, const Optimizer *o, long step,
-                    const StMeta *meta, int meta_count, char *err, size_t errlen) {
+                    const CheckpointMeta *meta, char *err, size_t errlen) {
     char model[2048], optim[2048], next[2048], step_s[32];
     snprintf(step_s, sizeof step_s, "%ld", step);
     join(model, sizeof model, dir, MODEL_FILE);
     join(optim, sizeof optim, dir, OPTIM_FILE);
     join(next, sizeof next, dir, OPTIM_NEXT);
     save_point();
-    if (save_optimizer(next, o, step_s, err, errlen) != 0) return -1;
+    if (save_optimizer(next, o, step_s, meta, err, errlen) != 0) return -1;
     save_point();
-    if (save_model(model, m, step_s, meta, meta_count, err, errlen) != 0) return -1;
+    if (save_model(model, m, step_s, meta->model, meta->model_count, err, errlen) != 0) return -1;
     save_point();
     if (rename(next, optim) != 0) {
         snprintf(err, errlen, "%s: cannot rename to %s: %s", next, OPTIM_FILE, strerror(errno));
         return -1;
     }
     save_point();
+    return 0;
+}
+
+/* The model's shape in model.safetensors: checkpoint_load checks it, strictly, against the
+   model built (a checkpoint that does not fit it is a bad checkpoint, exit 1). */
+static int shape_key(const char *key) {
+    const char *keys[] = {"d", "L", "H", "n", "mlp", "classes", "input_dim"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (strcmp(key, keys[i]) == 0) return 1;
+    return 0;
+}
+
+/* The keys of want that the file at path also holds must have its values there. A missing
+   or unreadable file is passed over: checkpoint_load says what is wrong with it. */
+static int same_meta(const char *path, const char *file, const StMeta *want, int n, char *err,
+                     size_t errlen) {
+    StFile f;
+    char why[256];
+    if (!file_exists(path) || st_read(&f, path, why, sizeof why) != 0) return 0;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *saved = st_meta(&f, want[i].key);
+        if (!saved || strcmp(saved, want[i].value) == 0 || shape_key(want[i].key)) continue;
+        const char *name = strncmp(want[i].key, "config.", 7) == 0 ? want[i].key + 7 : want[i].key;
+        snprintf(err, errlen, "config.json: '%s' is %.80s, but the checkpoint (%s) was saved with "
+                 "%.80s: --resume continues only the run the checkpoint holds (put the value "
+                 "back, or start a new run)", name, want[i].value, file, saved);
+        rc = -1;
+    }
+    st_free(&f);
+    return rc;
+}
+
+int checkpoint_check_meta(const char *dir, const CheckpointMeta *meta, char *err, size_t errlen) {
+    /* the settings first: they name what was edited, the model's numbers (alpha) follow */
+    const char *files[] = {OPTIM_FILE, OPTIM_NEXT, MODEL_FILE};
+    char path[2048];
+    for (int i = 0; i < 3; i++) {
+        join(path, sizeof path, dir, files[i]);
+        int model = i == 2;
+        if (same_meta(path, files[i], model ? meta->model : meta->settings,
+                      model ? meta->model_count : meta->settings_count, err, errlen) != 0)
+            return -1;
+    }
     return 0;
 }
 

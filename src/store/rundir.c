@@ -13,16 +13,23 @@
 
 #include "util.h"
 
+/* Creates the parent folders of dir (not dir itself; "a/b/" has the parent "a"). */
 static int mkdir_parents(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
+    char *last = strrchr(path, '/');
+    if (!last || last == path) return 0;
+    *last = '\0';
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
         *p = '\0';
         if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+        if (!c) return 0;
         *p = '/';
     }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 void rundir_resolve(char *out, size_t len, const char *run_dir, const char *name,
@@ -77,14 +84,38 @@ int rundir_lock(const char *dir, char *err, size_t errlen) {
     return fd;
 }
 
-int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t errlen) {
-    char cfg[4200];
-    if (mkdir_parents(dir) != 0) {
+/* The claim of a fresh run directory: mkdir succeeds for exactly one process, so of two
+   started at once (or one started while another was still loading its data) only one gets
+   it; the other's earlier rundir_check saw no directory, and this is where it learns. */
+static int claim_dir(const char *dir, int force, char *err, size_t errlen) {
+    int made = mkdir_parents(dir) == 0 && mkdir(dir, 0755) == 0;
+    if (!made && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
         return -1;
     }
+    if (!made && !force) {
+        snprintf(err, errlen, "%s already exists (another process created it after this one "
+                 "started): use --force to start over in it, or another --name", dir);
+        return RUNDIR_EXISTS;
+    }
+    return 0;
+}
+
+int rundir_create(const char *dir, int force, int *lock_fd, char *err, size_t errlen) {
+    char cfg[4200];
+    int rc = claim_dir(dir, force, err, errlen);
+    if (rc != 0) return rc;
     /* locked before anything is removed: --force must not delete a running run's files */
     if ((*lock_fd = rundir_lock(dir, err, errlen)) < 0) return -1;
+    /* checked again under the lock: a run that claimed the directory first has written
+       config.json before it let go of the lock */
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    if (!force && file_exists(cfg)) {
+        snprintf(err, errlen, "%s already holds a run (config.json): use --force to start "
+                 "over in it, or another --name", dir);
+        close(*lock_fd);
+        return RUNDIR_EXISTS;
+    }
     if (force) {   /* a fresh start must not leave the old run's logs or weights behind */
         const char *old[] = {"train.csv", "eval.csv", "clusters.csv", "model.safetensors",
                              "optimizer.safetensors", "optimizer.safetensors.new", "summary.json"};

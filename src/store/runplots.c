@@ -130,7 +130,7 @@ static int clusters_plot(const char *dir, char *err, size_t errlen) {
     Table t;
     int ok = text && read_table(&t, text) == 0;
     free(text);
-    if (!ok) return snprintf(err, errlen, "%s: no metrics to plot", path), -1;
+    if (!ok) return snprintf(err, errlen, "%.900s: no metrics to plot", path), -1;
     double *steps = xmalloc(sizeof(double) * t.rows);
     int k = distinct_steps(&t, steps), layers = 0, npanels = 0, cols[MAX_PANELS];
     for (int p = 0; p < MAX_PANELS; p++)
@@ -147,7 +147,7 @@ static int clusters_plot(const char *dir, char *err, size_t errlen) {
     plot_quote(title, sizeof title, dir);
     int gc = npanels > 4 ? 3 : 2, gr = (npanels + gc - 1) / gc;
     fprintf(s, "set terminal pngcairo size %d,%d font 'sans,10' noenhanced\n"
-            "set output 'clusters.png'\n$cells << EOD\n", 560 * gc, 60 + 420 * gr);
+            "$cells << EOD\n", 560 * gc, 60 + 420 * gr);
     /* x y xlo xhi ylo yhi, then the panels' values; NaN leaves a cell empty */
     for (int r = 0; r < t.rows; r++) {
         const double *row = t.v + (size_t)r * t.cols;
@@ -176,7 +176,7 @@ static int clusters_plot(const char *dir, char *err, size_t errlen) {
     for (int i = 0; i < npanels; i++) panel_script(s, &t, cols[i], 7 + i);
     fputs("unset multiplot\n", s);
     fclose(s);
-    int rc = plot_run(dir, script, err, errlen);
+    int rc = plot_run(dir, "clusters.png", script, err, errlen);
     free(script);
     free(steps);
     free(t.v);
@@ -207,7 +207,6 @@ static int curves_plot(const char *dir, char *err, size_t errlen) {
     snprintf(script, sizeof script,
              "set terminal pngcairo size 900,600 font 'sans,10' noenhanced\n"
              "set datafile separator ','\n"
-             "set output 'curves.png'\n"
              "set multiplot layout 1,2 title %s\n"
              "set xlabel 'update'; set ylabel 'loss'; set key top right; set grid\n"
              "plot %s%s%s\n"
@@ -218,10 +217,27 @@ static int curves_plot(const char *dir, char *err, size_t errlen) {
              sep, has_eval ? "'eval.csv' using 1:2 every ::1 with linespoints title 'test loss'" : "",
              has_train ? "'train.csv' using 1:4 every ::1 with lines title 'training accuracy (its batch)'" : "",
              sep, has_eval ? "'eval.csv' using 1:3 every ::1 with linespoints title 'test accuracy'" : "");
-    return plot_run(dir, script, err, errlen);
+    return plot_run(dir, "curves.png", script, err, errlen);
 }
 
+/* Both pictures are tried, each on its own: a failed one leaves the other drawn. */
 int runplots_write(const char *dir, char *err, size_t errlen) {
-    if (curves_plot(dir, err, errlen) != 0) return -1;
-    return clusters_plot(dir, err, errlen);
+    char why[2][1024];
+    int bad[2] = {curves_plot(dir, why[0], sizeof why[0]) != 0,
+                  clusters_plot(dir, why[1], sizeof why[1]) != 0};
+    if (!bad[0] && !bad[1]) return 0;
+    snprintf(err, errlen, "only the plots failed (the run's CSV files, checkpoint and summary.json "
+             "are complete; --resume draws a missing plot again): %.1000s%s%.1000s",
+             bad[0] ? why[0] : why[1], bad[0] && bad[1] ? "; " : "", bad[0] && bad[1] ? why[1] : "");
+    return -1;
+}
+
+int runplots_missing(const char *dir) {
+    const char *names[] = {"curves.png", "clusters.png"};
+    char path[4200];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (!file_exists(path)) return 1;
+    }
+    return 0;
 }

@@ -109,7 +109,11 @@ void config_help(FILE *out) {
                  "2 bad flags or values,\n"
                  "3 diverged (a non-finite loss, gradient or weight; the last good checkpoint is kept,\n"
                  "summary.json says \"diverged\"), 130 interrupted by Ctrl-C after saving a checkpoint\n"
-                 "(continue with --resume).\n");
+                 "(continue with --resume). A plot that cannot be drawn (no gnuplot, a full disk)\n"
+                 "is reported on stderr as \"only the plots failed\" and leaves the exit status as\n"
+                 "it is: a plot is written whole or not at all, and --resume of a finished run\n"
+                 "draws a missing one again. A config.json that --resume finds changed since the\n"
+                 "checkpoint (a setting of the model, data or optimizer) is refused with exit 2.\n");
 }
 
 void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS, NUM_OPTIONS, c, out); }
@@ -117,6 +121,19 @@ void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS,
 int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
     if (options_read_json(OPTIONS, NUM_OPTIONS, c, c->given, json, err, errlen) != 0) return -1;
     return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
+}
+
+void config_each_defining(const Config *c, void (*fn)(void *ctx, const char *key, const char *value),
+                          void *ctx) {
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        const Option *o = &OPTIONS[i];
+        if (!o->saved || o->resumable || strcmp(o->flag, "data-dir") == 0) continue;
+        char key[64], value[1100];
+        snprintf(key, sizeof key, "%s", o->flag);
+        for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
+        options_value_text(o, c, value, sizeof value);
+        fn(ctx, key, value);
+    }
 }
 
 int config_check_resume_flags(const Config *c, char *err, size_t errlen) {

@@ -4,7 +4,6 @@
 #include <cblas.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "progress.h"
 #include "rng.h"
 #include "rundir.h"
+#include "runmeta.h"
 #include "runplots.h"
 #include "task.h"
 #include "util.h"
@@ -69,18 +69,34 @@ static int load_data(Trainer *T, char *err, size_t errlen) {
                      c->seq_len, c->vocab, (uint64_t)c->seed, err, errlen);
 }
 
-/* Synthetic data is generated from the flags alone: refuse sizes that cannot fit first. */
-static int check_synthetic_size(Trainer *T, char *err, size_t errlen) {
+static int model_shape(Trainer *T, const Dataset *ds, ModelShape *s, char *err, size_t errlen);
+static OptConfig opt_config(const Config *c);
+static int plan_memory(Trainer *T, const Dataset *train, const Dataset *test, ModelShape *shape,
+                       int *max_batch, char *err, size_t errlen);
+
+/* Synthetic data is generated from the flags alone: refuse sizes that cannot fit first.
+   An image folder's sizes come from the images' headers: the whole run is estimated before
+   any pixel is decoded. Returns 0, 1 (data that cannot be read) or EXIT_USAGE (too large). */
+static int check_data_size(Trainer *T, char *err, size_t errlen) {
     const Config *c = &T->cfg;
-    if (strcmp(c->dataset, "fashion-mnist") == 0 || strcmp(c->dataset, "folder") == 0) return 0;
+    if (strcmp(c->dataset, "folder") == 0) {
+        Dataset tr, te;
+        ModelShape shape;
+        int max_batch;
+        if (data_folder_sizes(&tr, &te, c->data_dir, err, errlen) != 0) return 1;
+        int rc = plan_memory(T, &tr, &te, &shape, &max_batch, err, errlen) ? EXIT_USAGE : 0;
+        data_free(&tr);
+        data_free(&te);
+        return rc;
+    }
+    if (strcmp(c->dataset, "fashion-mnist") == 0) return 0;
     memest_synthetic(&T->mem, c->train_size, c->test_size, c->seq_len);
-    return memest_check(&T->mem, memest_physical(), err, errlen);
+    return memest_check(&T->mem, memest_physical(), err, errlen) ? EXIT_USAGE : 0;
 }
 
-/* The model's shape from the flags and the data; -1 with a reason if they do not fit. */
-static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
+/* The model's shape from the flags and the data ds; -1 with a reason if they do not fit. */
+static int model_shape(Trainer *T, const Dataset *ds, ModelShape *s, char *err, size_t errlen) {
     const Config *c = &T->cfg;
-    const Dataset *ds = &T->train;
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .C = ds->num_classes,
                       .M = c->mlp, .beta = (float)c->beta,
                       .alpha = model_alpha(c->residual_scale, c->layers, c->horizon)};
@@ -95,6 +111,20 @@ static int model_shape(Trainer *T, ModelShape *s, char *err, size_t errlen) {
 static void init_weights(Model *m, const Config *c) {
     model_init(m, (uint64_t)c->seed, (float)c->noise_scale, (float)c->value_mean);
     if (strcmp(c->qk, "identity") == 0) model_set_qk_identity(m);
+}
+
+/* The model's shape, the largest batch and the memory estimate (T->mem) for datasets train
+   and test (their sizes suffice); -1 with the reason if they do not fit. */
+static int plan_memory(Trainer *T, const Dataset *train, const Dataset *test, ModelShape *shape,
+                       int *max_batch, char *err, size_t errlen) {
+    const Config *c = &T->cfg;
+    if (model_shape(T, train, shape, err, errlen) != 0) return -1;
+    if (c->batch > train->count)
+        return snprintf(err, errlen, "--batch is larger than the training set"), -1;
+    *max_batch = c->batch > 256 ? c->batch : 256;
+    if (c->probe_size > *max_batch) *max_batch = c->probe_size;
+    memest_compute(&T->mem, shape, *max_batch, T->threads, optim_moments(opt_config(c)), train, test);
+    return memest_check(&T->mem, memest_physical(), err, errlen);
 }
 
 static void alloc_batch(Trainer *T) {
@@ -197,41 +227,25 @@ static int write_config(Trainer *T, char *err, size_t errlen) {
     return text_commit(&tf, T->dir, "config.json", err, errlen);
 }
 
-/* Checkpoint metadata: the model config as strings, so a checkpoint alone says how to run it. */
-typedef struct { StMeta kv[20]; char text[20][64]; int n; } MetaList;
-
-static void meta_add(MetaList *ml, const char *key, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ml->text[ml->n], sizeof ml->text[0], fmt, ap);
-    va_end(ap);
-    ml->kv[ml->n] = (StMeta){key, ml->text[ml->n]};
-    ml->n++;
+static int save(Trainer *T, long step, char *err, size_t errlen) {
+    RunMeta rm;
+    runmeta_build(&rm, &T->cfg, &T->model.s, T->patch);
+    CheckpointMeta cm = runmeta_view(&rm);
+    return checkpoint_save(T->dir, &T->model, &T->opt, step, &cm, err, errlen);
 }
 
-static int save(Trainer *T, long step, char *err, size_t errlen) {
-    const Config *c = &T->cfg;
-    const ModelShape *s = &T->model.s;
-    MetaList ml = {.n = 0};
-    meta_add(&ml, "d", "%d", s->d);
-    meta_add(&ml, "L", "%d", s->L);
-    meta_add(&ml, "H", "%d", s->H);
-    meta_add(&ml, "n", "%d", s->n);
-    meta_add(&ml, "patch", "%d", T->patch);
-    meta_add(&ml, "beta", "%.9g", s->beta);
-    meta_add(&ml, "alpha", "%.9g", s->alpha);
-    meta_add(&ml, "residual_scale", "%s", c->residual_scale);
-    meta_add(&ml, "mlp", "%d", s->M);
-    meta_add(&ml, "noise_scale", "%.9g", c->noise_scale);
-    meta_add(&ml, "value_mean", "%.9g", c->value_mean);
-    meta_add(&ml, "qk", "%s", c->qk);
-    meta_add(&ml, "seed", "%ld", c->seed);
-    meta_add(&ml, "dataset", "%s", c->dataset);
-    meta_add(&ml, "classes", "%d", s->C);
-    meta_add(&ml, "input", "%s", s->tokens_input ? "tokens" : "patches");
-    meta_add(&ml, "input_dim", "%d", s->in_dim);
-    if (*c->freeze) meta_add(&ml, "freeze", "%s", c->freeze);   /* absent: all trained */
-    return checkpoint_save(T->dir, &T->model, &T->opt, step, ml.kv, ml.n, err, errlen);
+/* --resume: the settings config.json holds now must be those the checkpoint was saved with
+   (a hand-edited seed, lr or dataset would continue another run's weights). */
+static int same_run_as_checkpoint(Trainer *T, char *err, size_t errlen) {
+    if (!checkpoint_exists(T->dir)) return 0;
+    RunMeta rm;
+    runmeta_build(&rm, &T->cfg, &T->model.s, T->patch);
+    CheckpointMeta cm = runmeta_view(&rm);
+    if (checkpoint_check_meta(T->dir, &cm, err, errlen) == 0) return 0;
+    char why[768];
+    snprintf(why, sizeof why, "%.767s", err);
+    snprintf(err, errlen, "%.1100s/%.767s", T->dir, why);
+    return -1;
 }
 
 /* How an invocation ended, for summary.json. */
@@ -478,6 +492,17 @@ static int finish_summary(Trainer *T, long step) {
     return 0;
 }
 
+/* --resume of a finished run: nothing to train; a plot that failed or was cut off by a
+   kill is drawn again. */
+static int already_finished(Trainer *T, long step) {
+    char err[2200];
+    if (runplots_missing(T->dir) && runplots_write(T->dir, err, sizeof err) != 0)
+        fprintf(stderr, "train: %s\n", err);
+    fprintf(stderr, "train: %s is already at step %ld of %ld; give a larger --steps to "
+            "train further\n", T->dir, step, T->total_steps);
+    return 0;
+}
+
 /* Resume: restore the weights and optimizer state; drop log rows that were written after
    the checkpoint, only once the checkpoint has been read and validated. A run killed before
    its first save has no checkpoint: it starts over from the seed, which gives the same
@@ -562,33 +587,28 @@ int main(int argc, char **argv) {
     setup_threads(&T);
     blasinfo_warn_generic(stderr, "train");
 
-    if (check_synthetic_size(&T, err, sizeof err) != 0) return usage_error(err);
+    if ((rc = check_data_size(&T, err, sizeof err)) != 0)
+        return rc == EXIT_USAGE ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
     if (load_data(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     ModelShape shape;
-    if (model_shape(&T, &shape, err, sizeof err) != 0) return usage_error(err);
-    if (c->batch > T.train.count) return usage_error("--batch is larger than the training set");
-    int max_batch = c->batch > 256 ? c->batch : 256;
-    if (c->probe_size > max_batch) max_batch = c->probe_size;
-    memest_compute(&T.mem, &shape, max_batch, T.threads, optim_moments(opt_config(c)), &T.train, &T.test);
-    if (memest_check(&T.mem, memest_physical(), err, sizeof err) != 0) return usage_error(err);
+    int max_batch;
+    if (plan_memory(&T, &T.train, &T.test, &shape, &max_batch, err, sizeof err) != 0) return usage_error(err);
     model_build(&T.model, shape, max_batch, T.threads);
     init_optimizer(&T);
     alloc_batch(&T);
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
 
-    if (!c->resume && rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err) != 0)
-        return fprintf(stderr, "train: %s\n", err), 1;
+    if (!c->resume && (rc = rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err)) != 0)
+        return rc == RUNDIR_EXISTS ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
     long start = 0;
+    if (c->resume && same_run_as_checkpoint(&T, err, sizeof err) != 0)
+        return fprintf(stderr, "train: %s\n", err), EXIT_USAGE;
     if (c->resume) {
         if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
         if (start >= T.total_steps && !summary_says(T.dir, "finished"))
             return finish_summary(&T, start);   /* killed after its final save */
-        if (start >= T.total_steps) {
-            fprintf(stderr, "train: %s is already at step %ld of %ld; give a larger --steps to "
-                    "train further\n", T.dir, start, T.total_steps);
-            return 0;
-        }
+        if (start >= T.total_steps) return already_finished(&T, start);
     } else {
         init_weights(&T.model, c);
     }
