@@ -135,10 +135,13 @@ build/static/bench: build/tools/bench.o $(LIB_OBJ)
 device-bundle: deps-run train build/bench build/static/train build/static/bench
 	experiments/device_bundle.sh
 
-run: deps-run train
+# The packages first, then the build (also under make -j, where prerequisites run at once).
+run: deps-run
+	@$(MAKE) --no-print-directory train
 	./train
 
-test: deps-test train simulate build/run_tests build/parity
+test: deps-test
+	@$(MAKE) --no-print-directory train simulate build/run_tests build/parity
 	./build/run_tests
 
 clean:
