@@ -3,14 +3,17 @@ CC      ?= cc
 CFLAGS  ?= -O3 -g
 CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -Iinclude -I/usr/include/stb
 LDLIBS  := -lopenblas -lstb -lm
-# Debian packages the build, the default dataset and the tests need.
-DEPS    := libopenblas-dev libstb-dev dataset-fashion-mnist gnuplot-nox \
-           python3-numpy python3-scipy python3-pandas python3-matplotlib slurm-wlm munge
+# Debian packages, by purpose (make deps-build, deps-run, deps-test, deps-experiments).
+DEPS_BUILD := libopenblas-dev libstb-dev
+DEPS_RUN   := dataset-fashion-mnist gnuplot-nox
+DEPS_PY    := python3-numpy python3-scipy python3-pandas python3-matplotlib
+DEPS_TEST  := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_PY) python3-torch slurm-wlm munge
+DEPS_EXPERIMENTS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_PY) slurm-wlm munge
 # Debian's python3, whatever python3 comes first on PATH (the sweeps' analysis needs its packages)
 PYTHON  := /usr/bin/python3
 GIT_COMMIT := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-# src/ has a folder per role (README "Code"); each program links the folders it uses.
+# src/ has a folder per role (docs/CODE.md); each program links the folders it uses.
 MAINS   := src/trainer/train.c src/sim/simulate.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o)
@@ -20,22 +23,55 @@ TRAIN_DIRS := base cli nn data store trainer
 SIM_DIRS   := base cli nn data store sim
 TEST_OBJ := $(patsubst tests/%.c,build/tests/%.o,$(wildcard tests/*.c))
 
-.PHONY: all run test deps clean bench check-expf
-all: deps train simulate
+.PHONY: all run test deps deps-build deps-run deps-test deps-experiments check-build-deps \
+        clean bench check-expf
+all: train simulate
 
-# Installs the Debian packages that are missing (apt-get as root, else through sudo).
+# install-deps PACKAGES: installs the Debian packages of the list that are missing (apt-get as
+# root, else through sudo). Without apt-get and dpkg (not Debian) it names what to install and
+# stops; NO_DEPS=1 skips the step (everything installed by other means).
+define install-deps
+@if [ -n "$(NO_DEPS)" ]; then exit 0; fi; \
+if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
+  echo "make: no apt-get/dpkg here (not Debian). Install by other means what these Debian packages hold:"; \
+  for p in $(1); do echo "  $$p"; done; \
+  echo "  (libopenblas-dev: OpenBLAS with cblas.h; libstb-dev: stb_image.h and libstb;"; \
+  echo "   dataset-fashion-mnist: the four IDX .gz files in /usr/share/datasets/fashion-mnist;"; \
+  echo "   python3-*: those Python modules for /usr/bin/python3; slurm-wlm, munge: Slurm)"; \
+  echo "then run make again with NO_DEPS=1."; exit 1; \
+fi; \
+missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  echo "installing: "$$missing; \
+  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+fi
+endef
+
+deps-build:
+	$(call install-deps,$(DEPS_BUILD))
+# the build, the default dataset and gnuplot (make run)
+deps-run:
+	$(call install-deps,$(DEPS_BUILD) $(DEPS_RUN))
+# everything the test suite needs, so that no test is skipped (PyTorch for the parity tests)
+deps-test:
+	$(call install-deps,$(DEPS_TEST))
+# the sweeps' analysis (Python) and the Slurm engine
+deps-experiments:
+	$(call install-deps,$(DEPS_EXPERIMENTS))
+# all of the above
 deps:
-	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing: $$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	$(call install-deps,$(sort $(DEPS_TEST) $(DEPS_EXPERIMENTS)))
+
+# Before the first object is compiled: the headers of the build's packages are there.
+check-build-deps:
+	@printf '#include <cblas.h>\n#include <stb_image.h>\n' | $(CC) -I/usr/include/stb -E -x c - >/dev/null 2>&1 || \
+	{ echo "make: cblas.h (OpenBLAS) or stb_image.h (stb) not found: 'make deps-build' installs them on Debian (libopenblas-dev, libstb-dev)"; exit 1; }
 
 train: build/trainer/train.o $(call objs,$(TRAIN_DIRS),build)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# ./simulate depth|pair|tokens: token dynamics at initialization (README).
+# ./simulate depth|pair|tokens: token dynamics at initialization (docs/SIMULATE.md).
 simulate: build/sim/simulate.o $(call objs,$(SIM_DIRS),build)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -56,7 +92,7 @@ build/trainer/train.o: src/trainer/train.c build/commit
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -DGIT_COMMIT='"$(GIT_COMMIT)"' -MMD -c -o $@ $<
 
-build/%.o: src/%.c
+build/%.o: src/%.c | check-build-deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -c -o $@ $<
 
@@ -72,7 +108,7 @@ build/tools/%.o: tools/%.c
 build/bench: build/tools/bench.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: deps build/bench
+bench: deps-test build/bench
 	tools/bench.sh
 
 # expf_batch against the C library's expf on all 2^32 floats (about 40 s of a core).
@@ -82,10 +118,10 @@ build/check_expf: build/tools/check_expf.o $(LIB_OBJ)
 check-expf: build/check_expf
 	build/check_expf
 
-# device/ (git-ignored): what a machine without our packages needs to run the map sweep and
-# the scaling bench there (the device machine: 16 cores, no package registry): ./train and
-# build/bench linked statically (OpenBLAS's .a has every CPU's kernels), stripped, gzipped,
-# and Fashion-MNIST. experiments/device_run.sh runs them there (README "Experiments").
+# device/ (git-ignored): a static bundle for a many-core machine without our Debian packages
+# and without a package registry, to run the map sweep and the scaling bench there: ./train
+# and build/bench linked statically (OpenBLAS's .a has every CPU's kernels), stripped,
+# gzipped, and Fashion-MNIST. experiments/device_run.sh runs them there (docs/EXPERIMENTS.md).
 # (ld warns that libgomp calls dlopen: only for offloading to accelerators, which we never do)
 STATIC_LIBS := -lopenblas -lstb -lgfortran -lquadmath -lm -lpthread
 build/static/train: build/trainer/train.o $(call objs,$(TRAIN_DIRS),build)
@@ -96,13 +132,16 @@ build/static/bench: build/tools/bench.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
 
 .PHONY: device-bundle
-device-bundle: deps train build/bench build/static/train build/static/bench
+device-bundle: deps-run train build/bench build/static/train build/static/bench
 	experiments/device_bundle.sh
 
-run: deps train
+# The packages first, then the build (also under make -j, where prerequisites run at once).
+run: deps-run
+	@$(MAKE) --no-print-directory train
 	./train
 
-test: deps train simulate build/run_tests build/parity
+test: deps-test
+	@$(MAKE) --no-print-directory train simulate build/run_tests build/parity
 	./build/run_tests
 
 clean:
@@ -110,7 +149,7 @@ clean:
 
 -include build/*/*.d
 
-# Issue 9: the programs and the tests with AddressSanitizer + UndefinedBehaviorSanitizer in
+# The programs and the tests with AddressSanitizer + UndefinedBehaviorSanitizer in
 # build-san/ (the normal build is untouched); the tests run build-san/train, simulate and
 # parity through TEST_BIN_DIR (tests/proc.c). Every report, also from a program a test
 # runs (which may be expected to exit 1 anyway), goes to a file in build-san/reports/:
@@ -130,7 +169,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(SAN_REPORTS)/
 
 .PHONY: test-sanitize deps-san
 deps-san:
-	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(SAN_DEPS)"
+	$(call install-deps,$(DEPS_TEST) $(SAN_DEPS))
 
 test-sanitize: deps-san train build-san/train build-san/simulate build-san/parity build-san/run_tests
 	@rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
@@ -164,22 +203,22 @@ build-san/tools/%.o: tools/%.c
 
 -include build-san/*/*.d
 
-# Sweeps of ./train (experiments/sweep.py; README "Experiments"): each finished run leaves a
+# Sweeps of ./train (experiments/sweep.py; docs/EXPERIMENTS.md): each finished run leaves a
 # record in results/PLAN/runs/, so a rerun continues with what is missing; the report is
 # rewritten at the end (experiments/analyze.py). SWEEP_FLAGS passes flags, e.g. --jobs 1.
 # map: the claim-1 map, 160 runs, about 12 hours on 2 cores (24.5 h of one core); full:
 # the first sweep, 60 runs, about 2 hours; quick: the pipeline on short runs, a few minutes.
 .PHONY: experiment experiment-map experiment-quick
-experiment-map: deps train
+experiment-map: deps-experiments train
 	$(PYTHON) experiments/sweep.py --plan map $(SWEEP_FLAGS)
 
-experiment: deps train
+experiment: deps-experiments train
 	$(PYTHON) experiments/sweep.py --plan full $(SWEEP_FLAGS)
 
-experiment-quick: deps train
+experiment-quick: deps-experiments train
 	$(PYTHON) experiments/sweep.py --plan quick $(SWEEP_FLAGS)
 
-# Issue 9: libFuzzer harnesses (tests/fuzz/) for the safetensors reader, the config.json
+# libFuzzer harnesses (tests/fuzz/) for the safetensors reader, the config.json
 # reader, the IDX/gzip reader and the option parser, built with clang, ASan and UBSan in
 # build-fuzz/. `make fuzz` runs each for FUZZ_SECONDS (default 60) from the seeds of
 # tests/fuzz/seeds.sh plus what earlier runs found (build-fuzz/corpus/), prints the

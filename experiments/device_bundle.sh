@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make device-bundle: fills device/ (git-ignored) with what experiments/device_run.sh needs on
-# a machine that has none of our packages (the device machine: 16 cores, no registry):
+# a many-core machine that has none of our packages and no package registry:
 #   train.gz, bench.gz   ./train and build/bench, static, stripped, gzipped (the static
 #                        OpenBLAS holds every CPU's kernels: 27 MB each unpacked)
 #   fashion-mnist/       the dataset's four IDX files, as Debian installs them
@@ -8,8 +8,7 @@
 #                        model, so that device_run.sh can scale the sweep's time estimates
 #                        (they come from the records made here)
 #   commit               the commit the programs were built from
-# Everything travels with the device call through its carry list: about 48 MB with the
-# repository; the limit is 64 MiB.
+# device/ plus the repository's working tree: about 48 MB to copy to that machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=/usr/share/datasets/fashion-mnist
@@ -32,4 +31,4 @@ git describe --always --dirty > "$tmp/commit"
 rm -rf device
 mv "$tmp" device
 echo "device/: $(du -sh device | cut -f1) ($(cat device/commit); default model here: $best samples/s a core)"
-echo "on the device: run with carry [\"device\"]:  bash experiments/device_run.sh 540"
+echo "copy the working tree with device/ to the machine; there: bash experiments/device_run.sh 540"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Training-induced escape from clustering (issue 12, part 1), in the setting of the
+"""Training-induced escape from clustering in the setting of the
 mean-field paper: fixed random attention, a feed-forward block linear in its trained
 parameters (random features W1 frozen, W2 trained), L2 regularization, and a start whose
 last layers are clustered; against the same start with every tensor trained.
@@ -26,7 +26,7 @@ import stats  # noqa: E402
 from sweep import (ROOT, Sweep, UsageError, hms, parse_seeds, record_done, record_exists,  # noqa: E402
                    report_unusable, snapshot_binary)
 
-# The clustered start (README "Escape"): ./simulate depth with these flags puts the last
+# The clustered start (docs/RESULTS.md, claim 2 in the escape setting): ./simulate depth with these flags puts the last
 # layers of the untrained model in one cluster. The task is Fashion-MNIST, 16 tokens.
 MODEL = ["--dataset", "fashion-mnist", "--d", "32", "--layers", "24", "--mlp", "64",
          "--value-mean", "1"]

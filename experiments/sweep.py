@@ -184,8 +184,8 @@ def layers_of(flags):
 
 def train_args(run):
     """./train's flags for a fresh run: the plan's and the cell's, then what the sweep sets:
-    an evaluation and a checkpoint every quarter of the updates (a run cut off with its
-    session resumes from there; the first 4 map records evaluated only at their end, which
+    an evaluation and a checkpoint every quarter of the updates (a run cut off by a time
+    limit or a reboot resumes from there; the first 4 map records evaluated only at their end, which
     changes no trained number), clustering metrics every tenth, one thread."""
     st = run["steps"]
     return run["flags"] + [
@@ -214,7 +214,7 @@ def cpu_model():
 
 
 def origin(fingerprint):
-    """Where a run ran: the machine (SWEEP_ORIGIN names it, e.g. "device machine"), its
+    """Where a run ran: the machine (SWEEP_ORIGIN names it, e.g. "16-core AVX-512 host"), its
     processor, cores and OpenBLAS kernel choice, and the numbers of the ./train that ran it."""
     return {"machine": os.environ.get("SWEEP_ORIGIN") or platform.node(),
             "cpu": cpu_model(), "cores": os.cpu_count(),
@@ -665,7 +665,7 @@ def interrupt(signum, frame):
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # a sweep started in the background (nohup, &) inherits SIGINT ignored: take it back,
-    # and stop on SIGTERM (a job scheduler's, a session's end) the same way
+    # and stop on SIGTERM (a job scheduler's, a shutdown) the same way
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     sys.exit(main(sys.argv[1:]))

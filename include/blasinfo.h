@@ -1,7 +1,7 @@
 /* Which BLAS a run uses (library, version, core type, threading), for config.json and
    summary.json, and the warning when OpenBLAS falls back to a generic kernel: on virtual
    machines that hide the CPU model it can pick e.g. "Prescott" on an AVX-512 CPU, which
-   made the default model train 3.5x slower (issue 9). */
+   made the default model train 3.5x slower. */
 #ifndef BLASINFO_H
 #define BLASINFO_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* The exact T -> infinity law of the pair of ./simulate pair (README "The exact two-token
+/* The exact T -> infinity law of the pair of ./simulate pair (docs/SIMULATE.md, "The exact two-token
    law"), by quadrature, no sampling.
 
    In the limit of MODEL.md (value_mean 0, noise s^2 = noise_scale^2 / d > 0) the cosine

@@ -1,4 +1,4 @@
-/* Hardening of checkpoints and run directories (issue 9): a kill at any point of a save,
+/* Hardening of checkpoints and run directories: a kill at any point of a save,
    strict reading of checkpoint metadata and tensors, the run-directory lock, failing CSV
    writes. Run from the repository root. */
 #define _DEFAULT_SOURCE

@@ -34,7 +34,7 @@ static const char *help_line(const char *help, const char *flag, char *line, siz
     return line;
 }
 
-/* Issue 9.8: --steps claimed to be ignored with --epochs (it is an error), --name showed two
+/* Defect: --steps claimed to be ignored with --epochs (it is an error), --name showed two
    defaults, --threads did not say it is capped at 64; ./simulate had the same --name line. */
 static void test_cli_help_is_correct(void) {
     char line[512];

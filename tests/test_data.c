@@ -327,7 +327,7 @@ static void expect_idx_splits_fail(const uint8_t *train_labels, int h, int w, co
     remove_tree(dir);
 }
 
-/* Issue 9.4: test images of another size than the train images overflowed data_patches
+/* Defect: test images of another size than the train images overflowed data_patches
    (larger) or gave wrong accuracy (smaller); a label byte above 9 silently added classes. */
 static void test_idx_split_mismatch(void) {
     const uint8_t ok[3] = {1, 0, 2}, high[3] = {1, 12, 2}, ten[3] = {10, 0, 1};

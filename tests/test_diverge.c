@@ -1,6 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 /* A run that diverges stops at once with its own exit status, keeps the last good
-   checkpoint, and every JSON file the project writes is valid JSON (issue 9). */
+   checkpoint, and every JSON file the project writes is valid JSON. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

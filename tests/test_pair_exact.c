@@ -92,7 +92,7 @@ static void test_pair_exact_drift_and_variance(void) {
     }
 }
 
-/* ./simulate pair against p_exact in the cells where T = 200 suffices (see the README):
+/* ./simulate pair against p_exact in the cells where T = 200 suffices (see docs/SIMULATE.md):
    d 2, 3, 4, 8 x beta 1, 3. There the antipodal exponent |lambda| is 0.18 or more (so
    T |lambda| > 36 >> log(1/delta)) and the interior time scale d / noise_scale^2 <= 8 is
    far below T; the zero cells (d 4 and 8 at beta 1 has P > 0 and 0) are included. Within

@@ -1,6 +1,6 @@
 /* The trained weights of two short reference runs, pinned by per-tensor hashes (FNV-1a 64
    of the float bytes in model.safetensors), so that a change that should keep every number
-   (the restructuring of issue 10, a speed-up that claims the same summation order) is
+   (a restructuring of src/, a speed-up that claims the same summation order) is
    checked bit for bit: one Fashion-MNIST run at 2 threads, one synthetic task with an MLP
    and 2 heads at 1 thread. Floating-point results depend on OpenBLAS's kernels, so the
    hashes hold for the core they were computed under. The runs force that core through
@@ -21,9 +21,9 @@
 char *openblas_get_corename(void);
 
 /* re-pinned when attention's small per-head products moved from cblas_sgemm to smallmm
-   (issue 14: their summation order changed, see smallmm.h); the pins before that held
+   (their summation order changed, see smallmm.h); the pins before that held
    from the hardening merges (byte-identical to the build of commit 511ae99) through the
-   restructuring of issue 10 */
+   restructuring of src/ into folders by role */
 #define PINNED_CORE "Haswell"
 
 typedef struct { const char *tensor; uint64_t hash; } Pin;

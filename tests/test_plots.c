@@ -1,4 +1,4 @@
-/* Plots of ./train and ./simulate: names and paths never become gnuplot text (issue 9),
+/* Plots of ./train and ./simulate: names and paths never become gnuplot text (no injection),
    a gnuplot failure is reported as such, and clusters.png is a heatmap per metric. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -14,7 +14,7 @@
 
 static char out[1 << 16];
 
-/* An injection in the style of the issue: closes the quote, runs a shell command. */
+/* A gnuplot injection: closes the quote, runs a shell command. */
 #define INJECTION "a'; system 'touch injected'; a='"
 
 /* Width of a PNG file (its IHDR), or -1 if path is not a PNG. */
@@ -59,7 +59,7 @@ static void test_plot_quote(void) {
     CHECK(strcmp(q, "'abcd'''") == 0, "shortened after a quote: %s", q);
 }
 
-/* The injection name of the issue creates no file, and the run gets its plots. */
+/* The injection name creates no file, and the run gets its plots. */
 static void test_plots_train_injection_name(void) {
     char root[256], dir[1024], path[1200];
     make_temp_dir(root, sizeof root);

@@ -1,4 +1,4 @@
-/* What a run needs from the machine (issue 9): the memory estimate that refuses sizes which
+/* What a run needs from the machine: the memory estimate that refuses sizes which
    cannot fit before anything big is allocated, and the BLAS record and generic-kernel warning. */
 #include <cblas.h>
 #include <stdio.h>
@@ -56,7 +56,7 @@ static void test_memest_overflow(void) {
     CHECK(strstr(err, "overflow") && strstr(err, "address"), "%s", err);
 }
 
-/* Issue 9.7: ./train --d 65536 failed only at allocation. Under a 3 GB address-space limit
+/* Defect: ./train --d 65536 failed only at allocation. Under a 3 GB address-space limit
    any attempt to allocate the model would die with "out of memory" (exit 1) instead. */
 static void test_train_refuses_huge_model(void) {
     int rc = run_cmd("ulimit -v 3000000; " TINY " --d 65536 --run-dir /tmp/train-test-never-created",

@@ -207,7 +207,7 @@ static void test_simulate_depth_dataset_tokens(void) {
 }
 
 /* tools/plot_depth_compare.sh writes only where it is told, and a label or path is never
-   gnuplot program text (issue 9.8; a label could run a shell command through system()). */
+   gnuplot program text (a label could run a shell command through system()). */
 static void test_plot_depth_compare(void) {
     char root[256], cmd[2048], path[600];
     make_temp_dir(root, sizeof root);

@@ -12,8 +12,8 @@ if [ $# -lt 3 ] || [ $(( ($# - 1) % 2 )) -ne 0 ]; then
   exit 2
 fi
 command -v gnuplot >/dev/null || { echo "$0: gnuplot is not installed (apt-get install gnuplot-nox)" >&2; exit 1; }
-out=$1; shift
-[ -d "$(dirname -- "$out")" ] || { echo "$0: $out: the directory $(dirname -- "$out") does not exist" >&2; exit 1; }
+dest=$1; shift
+[ -d "$(dirname -- "$dest")" ] || { echo "$0: $dest: the directory $(dirname -- "$dest") does not exist" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
@@ -52,5 +52,5 @@ set title 'clusters (single linkage, delta)'; set yrange [0:*]
 plot $(curves 12)
 unset multiplot
 GP
-mv -- "$tmp/out.png" "$out"
-echo "$out"
+mv -- "$tmp/out.png" "$dest"
+echo "$dest"

@@ -221,7 +221,7 @@ static int write_plot(const Pair *P, char *err, size_t errlen) {
         len += snprintf(s + len, cap - len, "%g %ld %.6f\n", P->betas[cell / P->nd],
                         cell % P->nd, st.share[0]);
     }
-    /* where the antipodal state turns attracting for value_mean 0 (README): cosh 2beta = d-2 */
+    /* where the antipodal state turns attracting for value_mean 0 (docs/SIMULATE.md): cosh 2beta = d-2 */
     len += snprintf(s + len, cap - len, "EOD\n$edge << EOD\n");
     for (int i = 0; i < P->nd; i++) {
         double b = P->ds[i] <= 3 ? 0.0 : 0.5 * acosh(P->ds[i] - 2.0);
