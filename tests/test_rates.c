@@ -34,6 +34,13 @@ static int csv_column(const char *path, int col, double *v, int max) {
     return rows;
 }
 
+/* ./simulate depth with args into dir/sub; the exit status (output in out). */
+static int depth_in(const char *dir, const char *sub, const char *args) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "./simulate depth %s --run-dir %s/%s", args, dir, sub);
+    return run_cmd(cmd, out, sizeof out);
+}
+
 /* Least-squares slope of log y against x over the points with lo < y < hi; *used the count. */
 static double log_slope(const double *x, const double *y, int m, double lo, double hi, int *used) {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -54,12 +61,10 @@ static double log_slope(const double *x, const double *y, int m, double lo, doub
    from depth.csv's one_minus_cos between 1e-4 (the local regime: relative corrections
    (1 + beta) (1 - cos) below 1e-3) and 1e-9 (100 times above the fp32 floor, 1e-11 here). */
 static void test_rates_sa_local_rate_from_depth(void) {
-    char dir[256], cmd[1024], path[400];
+    char dir[256], path[400];
     make_temp_dir(dir, sizeof dir);
-    snprintf(cmd, sizeof cmd, "./simulate depth --qk identity --noise-scale 0 --value-mean 1 "
-             "--d 8 --n 4 --layers 2000 --horizon 0.2 --draws 4 --batch 1 --threads 1 "
-             "--run-dir %s/sa", dir);
-    int rc = run_cmd(cmd, out, sizeof out);
+    int rc = depth_in(dir, "sa", "--qk identity --noise-scale 0 --value-mean 1 --d 8 --n 4 "
+                      "--layers 2000 --horizon 0.2 --draws 4 --batch 1 --threads 1");
     CHECK(rc == 0, "simulate depth: exit %d: %s", rc, out);
     enum { ROWS = 2001 };
     double *layer = xmalloc(sizeof(double) * ROWS), *gap = xmalloc(sizeof(double) * ROWS);
@@ -83,8 +88,9 @@ static void test_rates_sa_local_rate_from_depth(void) {
 
 /* One layer of the network near one cluster, X <- rmsnorm(X + alpha A X V), V = v I, no
    noise, Q = K = I: 1 - mean cos shrinks by (1 + alpha v)^-2 per layer, up to relative
-   O((1 + beta sqrt(d)) (1 - cos)) = 5e-5 here. Tokens in a cap of 1 - cos ~ 1e-6. */
-static void check_layer_factor(int d, int n, double beta_net, double alpha, double v) {
+   O((1 + beta sqrt(d)) (1 - cos)) = 5e-5 here. Tokens in a cap of 1 - cos ~ 1e-6. Returns
+   the largest relative deviation over the layers. */
+static double check_layer_factor(int d, int n, double beta_net, double alpha, double v) {
     enum { L = 3 };
     ModelShape s = {.d = d, .L = L, .H = 1, .n = n, .in_dim = 1, .C = 2, .M = 0,
                     .beta = (float)beta_net, .alpha = (float)alpha};
@@ -97,7 +103,7 @@ static void check_layer_factor(int d, int n, double beta_net, double alpha, doub
     float *X0 = xmalloc(sizeof(float) * n * d);
     sim_cap_tokens(X0, 1, n, d, 1e-3, &r);
     model_forward_states(&m, X0, 1);
-    double want = 1.0 / ((1 + alpha * v) * (1 + alpha * v)), prev = 0;
+    double want = 1.0 / ((1 + alpha * v) * (1 + alpha * v)), prev = 0, worst = 0;
     for (int l = 0; l <= L; l++) {
         ClusterMetrics cm;
         cluster_metrics(&cm, model_layer_states(&m, l), 1, n, d, 0.01, beta_net);
@@ -106,18 +112,21 @@ static void check_layer_factor(int d, int n, double beta_net, double alpha, doub
             snprintf(what, sizeof what, "layer %d factor, d %d n %d beta_net %g alpha %g v %g", l,
                      d, n, beta_net, alpha, v);
             CHECK_CLOSE(cm.one_minus_cos / prev, want, 0, 1e-3, what);
+            worst = fmax(worst, fabs(cm.one_minus_cos / prev / want - 1));
         }
         prev = cm.one_minus_cos;
     }
     free(X0);
     model_free(&m);
+    return worst;
 }
 
 static void test_rates_network_layer_factor(void) {
-    check_layer_factor(16, 8, 1.0, 0.1, 1.0);
-    check_layer_factor(16, 8, 0.25, 0.5, 1.0);
-    check_layer_factor(64, 32, 1.0, 0.125, 1.0);
-    check_layer_factor(8, 4, 1.0, 0.05, 3.0);
+    double worst = check_layer_factor(16, 8, 1.0, 0.1, 1.0);
+    worst = fmax(worst, check_layer_factor(16, 8, 0.25, 0.5, 1.0));
+    worst = fmax(worst, check_layer_factor(64, 32, 1.0, 0.125, 1.0));
+    worst = fmax(worst, check_layer_factor(8, 4, 1.0, 0.05, 3.0));
+    fprintf(stderr, "    largest relative deviation from (1 + alpha v)^-2: %.2g\n", worst);
 }
 
 /* Monte Carlo of the two-token chain near an end (runs of T = 10 at h = 0.001, the
@@ -166,14 +175,18 @@ static void test_rates_antipodal_sign(void) {
 }
 
 /* --per-draw: draws.csv has a row per draw and layer, and its mean over draws is
-   depth.csv's one_minus_cos; --tokens cap starts at 1 - cos about spread^2. */
+   depth.csv's one_minus_cos, the same bytes at 1 and 2 threads; --tokens cap starts at
+   1 - cos about spread^2. */
+#define PER_DRAW_ARGS "--tokens cap --spread 0.01 --d 16 --n 6 --layers 5 --draws 7 --batch 2 --per-draw"
 static void test_rates_per_draw_file(void) {
-    char dir[256], cmd[1024], path[400];
+    char dir[256], path[400], other[400];
     make_temp_dir(dir, sizeof dir);
-    snprintf(cmd, sizeof cmd, "./simulate depth --tokens cap --spread 0.01 --d 16 --n 6 "
-             "--layers 5 --draws 7 --batch 2 --threads 2 --per-draw --run-dir %s/pd", dir);
-    int rc = run_cmd(cmd, out, sizeof out);
+    int rc = depth_in(dir, "pd", PER_DRAW_ARGS " --threads 2");
     CHECK(rc == 0, "simulate depth --per-draw: exit %d: %s", rc, out);
+    rc = depth_in(dir, "pd1", PER_DRAW_ARGS " --threads 1");
+    snprintf(path, sizeof path, "%s/pd/draws.csv", dir);
+    snprintf(other, sizeof other, "%s/pd1/draws.csv", dir);
+    CHECK(rc == 0 && files_equal(path, other), "draws.csv at 2 threads and at 1: the same bytes");
     double layer[64], per[64], mean[6];
     snprintf(path, sizeof path, "%s/pd/draws.csv", dir);
     int rows = csv_column(path, 2, per, 64);
