@@ -11,6 +11,8 @@ typedef struct {
     double n_clusters;      /* groups joined by c_ij > 1 - delta (single linkage) */
     double stable_rank;     /* |X|_F^2 / |X|_2^2 of the (n, d) token matrix */
     double energy;          /* (1/n^2) sum_ij exp(beta (<u_i, u_j> - 1)), i = j included */
+    double one_minus_cos;   /* mean over pairs of 1 - c_ij, as |u_i - u_j|^2 / 2 (no cancellation) */
+    double one_minus_energy;/* 1 - energy, as -expm1(-beta |u_i - u_j|^2 / 2) (no cancellation) */
 } ClusterMetrics;
 
 #define METRICS_CSV_HEADER "mean_cos,mean_abs_cos,frac_clustered,frac_antipodal,order,n_clusters,stable_rank,energy"

@@ -107,4 +107,8 @@ int sim_usage_error(const char *cmd, const char *msg);
 /* rows tokens of width d, uniform on the sphere of radius sqrt(d) (the norm rmsnorm
    gives): Gaussian rows, normalized in double. X (rows, d). */
 void sim_sphere_tokens(float *X, int rows, int d, Rng *r);
+/* sets token sets of n tokens near one point each (a cluster to watch contract or spread):
+   x_i = sqrt(d) normalize(e + spread z_i), e uniform on the unit sphere per set, z_i iid
+   N(0, I/d), so 1 - <u_i, u_j> is about spread^2 for small spread. X (sets, n, d). */
+void sim_cap_tokens(float *X, int sets, int n, int d, double spread, Rng *r);
 #endif

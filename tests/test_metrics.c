@@ -20,6 +20,8 @@ static void check_metrics(const ClusterMetrics *got, const ClusterMetrics *want,
     CHECK_CLOSE(got->n_clusters, want->n_clusters, tol, 0, "n_clusters");
     CHECK_CLOSE(got->stable_rank, want->stable_rank, tol, 0, "stable_rank");
     CHECK_CLOSE(got->energy, want->energy, tol, 0, "energy");
+    CHECK_CLOSE(got->one_minus_cos, want->one_minus_cos, tol, 0, "one_minus_cos");
+    CHECK_CLOSE(got->one_minus_energy, want->one_minus_energy, tol, 0, "one_minus_energy");
 }
 
 /* Deterministic test data without shared state: a 64-bit LCG mapped to (-1, 1). */
@@ -39,7 +41,7 @@ static void test_all_tokens_equal(void) {
     enum { n = 5, d = 3 };
     float X[n * d];
     for (int i = 0; i < n; i++) { X[i * d] = 0.3f; X[i * d + 1] = -1.7f; X[i * d + 2] = 2.0f; }
-    ClusterMetrics m, want = {1, 1, 1, 0, 1, 1, 1, 1};
+    ClusterMetrics m, want = {1, 1, 1, 0, 1, 1, 1, 1, 1 - (1), 1 - (1)};
     cluster_metrics(&m, X, 1, n, d, 0.01, 1.0);
     check_metrics(&m, &want, TOL);
 }
@@ -47,7 +49,7 @@ static void test_all_tokens_equal(void) {
 /* energy at beta 1: (2 + 2 exp(-2)) / 4 */
 static void test_antipodal_pair(void) {
     float X[2 * 3] = {1, 2, 3, -1, -2, -3};
-    ClusterMetrics m, want = {-1, 1, 0, 1, 0, 2, 1, (2 + 2 * exp(-2.0)) / 4};
+    ClusterMetrics m, want = {-1, 1, 0, 1, 0, 2, 1, (2 + 2 * exp(-2.0)) / 4, 1 - (-1), 1 - ((2 + 2 * exp(-2.0)) / 4)};
     cluster_metrics(&m, X, 1, 2, 3, 0.01, 1.0);
     check_metrics(&m, &want, TOL);
 }
@@ -59,7 +61,7 @@ static void test_orthonormal_tokens(void) {
     float X[n * d] = {0};
     for (int i = 0; i < n; i++)
         for (int k = 0; k < 4; k++) X[i * d + k + 1] = hadamard4(i, k);
-    ClusterMetrics m, want = {0, 0, 0, 0, 0.5, n, n, (4 + 12 * exp(-1.0)) / 16};
+    ClusterMetrics m, want = {0, 0, 0, 0, 0.5, n, n, (4 + 12 * exp(-1.0)) / 16, 1 - (0), 1 - ((4 + 12 * exp(-1.0)) / 16)};
     cluster_metrics(&m, X, 1, n, d, 0.01, 1.0);
     check_metrics(&m, &want, TOL);
 }
@@ -71,7 +73,7 @@ static void test_antipodal_groups_3_and_1(void) {
     float a[d] = {0.6f, -0.8f, 2.0f}, X[n * d];
     for (int i = 0; i < n; i++)
         for (int k = 0; k < d; k++) X[i * d + k] = i < 3 ? a[k] : -a[k];
-    ClusterMetrics m, want = {0, 1, 0.5, 0.5, 0.5, 2, 1, (10 + 6 * exp(-2.0)) / 16};
+    ClusterMetrics m, want = {0, 1, 0.5, 0.5, 0.5, 2, 1, (10 + 6 * exp(-2.0)) / 16, 1 - (0), 1 - ((10 + 6 * exp(-2.0)) / 16)};
     cluster_metrics(&m, X, 1, n, d, 0.01, 1.0);
     check_metrics(&m, &want, TOL);
 }
@@ -102,13 +104,14 @@ static void test_batch_average(void) {
     cluster_metrics(&m0, X, 1, n, d, 0.01, 1.0);
     cluster_metrics(&m1, X + n * d, 1, n, d, 0.01, 1.0);
     cluster_metrics(&m, X, 2, n, d, 0.01, 1.0);
-    ClusterMetrics want = {0.5, 0.5, 0.5, 0, 0.75, 2.5, 2.5, (1 + (4 + 12 * exp(-1.0)) / 16) / 2};
+    ClusterMetrics want = {0.5, 0.5, 0.5, 0, 0.75, 2.5, 2.5, (1 + (4 + 12 * exp(-1.0)) / 16) / 2, 1 - (0.5), 1 - ((1 + (4 + 12 * exp(-1.0)) / 16) / 2)};
     check_metrics(&m, &want, TOL);
     ClusterMetrics mean = {
         (m0.mean_cos + m1.mean_cos) / 2, (m0.mean_abs_cos + m1.mean_abs_cos) / 2,
         (m0.frac_clustered + m1.frac_clustered) / 2, (m0.frac_antipodal + m1.frac_antipodal) / 2,
         (m0.order + m1.order) / 2, (m0.n_clusters + m1.n_clusters) / 2,
-        (m0.stable_rank + m1.stable_rank) / 2, (m0.energy + m1.energy) / 2};
+        (m0.stable_rank + m1.stable_rank) / 2, (m0.energy + m1.energy) / 2,
+        (m0.one_minus_cos + m1.one_minus_cos) / 2, (m0.one_minus_energy + m1.one_minus_energy) / 2};
     check_metrics(&m, &mean, 1e-12);
 }
 
@@ -147,7 +150,7 @@ static void test_single_linkage_chain(void) {
    (<u_3, u_3> = 0), pairs 2 (1 + 2 exp(-1)), over 9. */
 static void test_zero_token(void) {
     float X[3 * 2] = {3, 4, 3, 4, 0, 0};
-    ClusterMetrics m, want = {1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 2.0 / 3, 2, 1, (4 + 5 * exp(-1.0)) / 9};
+    ClusterMetrics m, want = {1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 2.0 / 3, 2, 1, (4 + 5 * exp(-1.0)) / 9, 1 - (1.0 / 3), 1 - ((4 + 5 * exp(-1.0)) / 9)};
     cluster_metrics(&m, X, 1, 3, 2, 0.01, 1.0);
     check_metrics(&m, &want, TOL);
 }
@@ -256,6 +259,21 @@ static void test_unionfind_sets(void) {
     CHECK(roots == 4, "4 sets: {0,1,2} {3} {4,5} {6}, got %d roots", roots);
 }
 
+/* Two fp32 tokens (1, 0) and (1, t), t = 1e-7f: 1 - c = 1 - 1/sqrt(1 + t^2) = about 5e-15,
+   far below what 1 - mean_cos resolves (1e-16 steps of a number near 1); the distances to
+   one cluster must hold it to 1e-9 relative. With 2 tokens and beta 3,
+   1 - energy = (2/4) (1 - exp(-3 (1 - c))). */
+static void test_distances_without_cancellation(void) {
+    float t = 1e-7f, X[4] = {1, 0, 1, t};
+    double tt = (double)t * t, want = tt / (sqrt(1 + tt) * (sqrt(1 + tt) + 1));
+    ClusterMetrics m;
+    cluster_metrics(&m, X, 1, 2, 2, 0.01, 3.0);
+    CHECK_CLOSE(m.one_minus_cos, want, 0, 1e-9, "1 - c at angle 1e-7");
+    CHECK_CLOSE(m.one_minus_energy, 0.5 * -expm1(-3.0 * want), 0, 1e-9, "1 - energy at angle 1e-7");
+    CHECK(fabs((1 - m.mean_cos) - want) > 1e-3 * want, "1 - mean_cos cannot resolve it "
+          "(else this test shows nothing): %.3g vs %.3g", 1 - m.mean_cos, want);
+}
+
 SUITE(metrics_tests) = {
     {"metrics_unionfind_sets", test_unionfind_sets},
     {"metrics_all_tokens_equal", test_all_tokens_equal},
@@ -271,5 +289,6 @@ SUITE(metrics_tests) = {
     {"metrics_stable_rank_random", test_stable_rank_random},
     {"metrics_stable_rank_non_finite", test_stable_rank_non_finite},
     {"metrics_energy_known_values", test_energy_known_values},
+    {"metrics_distances_without_cancellation", test_distances_without_cancellation},
     END_SUITE
 };

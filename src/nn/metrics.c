@@ -4,7 +4,10 @@
      u_i = x_i / |x_i|, c_ij = <u_i, u_j> for i < j,
      order = |mean_i u_i|, n_clusters = connected components of {c_ij > 1 - delta},
      stable_rank = |X|_F^2 / |X|_2^2, with |X|_2^2 the top eigenvalue of the Gram matrix X X^T,
-     energy = (1/n^2) sum_ij exp(beta (<u_i, u_j> - 1)) over all ordered pairs, i = j included.
+     energy = (1/n^2) sum_ij exp(beta (<u_i, u_j> - 1)) over all ordered pairs, i = j included,
+     one_minus_cos = mean over pairs of 1 - c_ij and one_minus_energy = 1 - energy, both from
+     |u_i - u_j|^2 / 2 = 1 - c_ij (and -expm1) instead of 1 - dot: no cancellation, so they
+     stay accurate where 1 - c_ij is far below the 1e-16 that 1 - mean_cos resolves.
    A zero-norm token has u = 0: its cosines are 0, it adds nothing to mean_i u_i (but still
    counts in the 1/n), and it forms a cluster of its own (for delta < 1); in the energy its
    terms are exp(-beta), the diagonal one included (<u_i, u_i> = 0).
@@ -141,6 +144,35 @@ static double interaction_energy(const double *cos, const double *norm, int n, d
     return (diag + 2.0 * off) / ((double)n * n);
 }
 
+/* 1 - c_ij without cancellation: |u_i - u_j|^2 / 2 for unit tokens; 1 (c_ij = 0) when
+   either is a zero token, as in the cosines above. */
+static double one_minus_cosine(const double *ui, const double *uj, double ni, double nj, int d) {
+    if (ni == 0 || nj == 0) return 1.0;
+    double ss = 0;
+    for (int k = 0; k < d; k++) {
+        double diff = ui[k] - uj[k];
+        ss += diff * diff;
+    }
+    return 0.5 * ss;
+}
+
+/* Mean over pairs of 1 - c_ij, and 1 - energy = (1/n^2) sum_ij -expm1(beta (c_ij - 1))
+   (ordered pairs; a zero token's diagonal term is -expm1(-beta), as in the energy). */
+static void distances_to_one(double *one_minus_cos, double *one_minus_energy, const double *u,
+                             const double *norm, int n, int d, double beta) {
+    double sum = 0, off = 0, diag = 0;
+    for (int i = 0; i < n; i++) {
+        if (norm[i] == 0) diag += -expm1(-beta);
+        for (int j = i + 1; j < n; j++) {
+            double e = one_minus_cosine(u + (size_t)i * d, u + (size_t)j * d, norm[i], norm[j], d);
+            sum += e;
+            off += -expm1(-beta * e);
+        }
+    }
+    *one_minus_cos = sum / (0.5 * n * (n - 1));
+    *one_minus_energy = (diag + 2.0 * off) / ((double)n * n);
+}
+
 /* Metrics of one example X (n, d), written into m (not averaged). */
 static void example_metrics(ClusterMetrics *m, Scratch *s, const float *X, int n, int d,
                             double delta, double beta) {
@@ -164,6 +196,7 @@ static void example_metrics(ClusterMetrics *m, Scratch *s, const float *X, int n
     m->order = order_parameter(s->mean, s->u, n, d);
     m->n_clusters = count_clusters(s->parent, s->cos, n, delta);
     m->energy = interaction_energy(s->cos, s->norm, n, beta);
+    distances_to_one(&m->one_minus_cos, &m->one_minus_energy, s->u, s->norm, n, d, beta);
     double top = top_eigenvalue(s, s->gram, n);
     m->stable_rank = isnan(top) ? NAN : top > 0 ? frob / top : 0;
 }
@@ -185,6 +218,8 @@ void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, d
         acc.n_clusters += m.n_clusters;
         acc.stable_rank += m.stable_rank;
         acc.energy += m.energy;
+        acc.one_minus_cos += m.one_minus_cos;
+        acc.one_minus_energy += m.one_minus_energy;
     }
     scratch_free(&s);
     out->mean_cos = acc.mean_cos / B;
@@ -195,4 +230,6 @@ void cluster_metrics(ClusterMetrics *out, const float *X, int B, int n, int d, d
     out->n_clusters = acc.n_clusters / B;
     out->stable_rank = acc.stable_rank / B;
     out->energy = acc.energy / B;
+    out->one_minus_cos = acc.one_minus_cos / B;
+    out->one_minus_energy = acc.one_minus_energy / B;
 }

@@ -90,6 +90,29 @@ void sim_sphere_tokens(float *X, int rows, int d, Rng *r) {
     free(g);
 }
 
+void sim_cap_tokens(float *X, int sets, int n, int d, double spread, Rng *r) {
+    double *e = xmalloc(sizeof(double) * d), *x = xmalloc(sizeof(double) * d);
+    for (int b = 0; b < sets; b++) {
+        double ee = 0;
+        for (int k = 0; k < d; k++) {
+            e[k] = rng_normal(r);
+            ee += e[k] * e[k];
+        }
+        for (int k = 0; k < d; k++) e[k] /= sqrt(ee);   /* ee = 0 has probability 0 */
+        for (int i = 0; i < n; i++) {
+            double ss = 0;
+            for (int k = 0; k < d; k++) {
+                x[k] = e[k] + spread * rng_normal(r) / sqrt(d);
+                ss += x[k] * x[k];
+            }
+            float *xi = X + ((size_t)b * n + i) * d;
+            for (int k = 0; k < d; k++) xi[k] = (float)(x[k] * sqrt(d / ss));
+        }
+    }
+    free(e);
+    free(x);
+}
+
 int sim_usage_error(const char *cmd, const char *msg) {
     fprintf(stderr, "simulate: %s\nRun './simulate %s --help' for the list of flags.\n", msg, cmd);
     return 2;

@@ -29,29 +29,34 @@
 #include "util.h"
 
 #define EXIT_USAGE 2
-#define NUM_METRICS 8                 /* the columns of METRICS_CSV_HEADER */
+#define NUM_METRICS 10                /* METRICS_CSV_HEADER's 8, then the two distances to one */
+#define NUM_PLOTTED 8                 /* depth.png: the first 8 (the distances need a log scale) */
+#define NUM_PER_DRAW 2                /* draws.csv: the last two, one_minus_cos, one_minus_energy */
 #define DRAW_STREAM 0x5d0000000ULL    /* rng streams of the draws: DRAW_STREAM + draw */
 #define SYNTH_TEST_COUNT 4096         /* synthetic sequences the draws pick from */
 
 static const char *const METRIC_NAMES[NUM_METRICS] = {
     "mean_cos", "mean_abs_cos", "frac_clustered", "frac_antipodal", "order", "n_clusters",
-    "stable_rank", "energy"};
+    "stable_rank", "energy", "one_minus_cos", "one_minus_energy"};
 
 typedef struct {
     char tokens[32], data_dir[1024];
     int n, vocab, patch;
+    double spread;
     int d, layers, heads, mlp;
     double beta, noise_scale, value_mean, value_drift, horizon;
     char residual_scale[16], qk[16];
     int draws, batch;
     double delta;
+    int per_draw;
     SimRun run;
 } DepthSettings;
 
 #define F(field) OPTION_FIELD(DepthSettings, field)
 
 static const Option OPTIONS[] = {
-    {"tokens", "sphere", "sphere (uniform, radius sqrt(d)) | fashion-mnist (test images, embedded) | repeat | majority (sequences)", T_STRING, F(tokens), 0, 0, "sphere|fashion-mnist|repeat|majority", 1, 0},
+    {"tokens", "sphere", "sphere (uniform, radius sqrt(d)) | fashion-mnist (test images, embedded) | repeat | majority (sequences) | cap (near one point: see --spread)", T_STRING, F(tokens), 0, 0, "sphere|fashion-mnist|repeat|majority|cap", 1, 0},
+    {"spread", "0.001", "cap: tokens sqrt(d) normalize(e + spread z_i), e uniform per token set, z_i ~ N(0, I/d): 1 - cos about spread^2", T_DOUBLE, F(spread), 0, 1e3, NULL, SAVED_OPTIONAL, 0},
     {"n", "16", "tokens per example for sphere, repeat and majority (fashion-mnist: (28/patch)^2)", T_INT, F(n), 2, 4096, NULL, 1, 0},
     {"data-dir", "/usr/share/datasets/fashion-mnist", "fashion-mnist: directory of the IDX files", T_STRING, F(data_dir), 0, 0, NULL, 1, 0},
     {"patch", "7", "fashion-mnist: patch side p (must divide 28)", T_INT, F(patch), 1, 28, NULL, 1, 0},
@@ -61,6 +66,7 @@ static const Option OPTIONS[] = {
     {"draws", "200", "independent draws: a fresh model and fresh tokens each", T_INT, F(draws), 1, 1e7, NULL, 1, 0},
     {"batch", "16", "token sets (examples) per draw; a draw's value is their average", T_INT, F(batch), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
+    {"per-draw", NULL, "also write draws.csv: every draw's one_minus_cos and one_minus_energy per layer", T_FLAG, F(per_draw), 0, 0, NULL, 0, 0},
     SIM_RUN_OPTIONS(DepthSettings, "depth"),
 };
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
@@ -77,6 +83,7 @@ typedef struct {
     int threads;
     double *mean, *m2;    /* (L+1, NUM_METRICS): mean over draws of each draw's batch
                              average, and the sum of squared deviations from it */
+    TextFile per_draw;    /* draws.csv with --per-draw, filled in draw order */
     double seconds;
 } Depth;
 
@@ -87,7 +94,8 @@ static void help(FILE *out) {
             "clustering metric is measured at every layer 0..L and averaged over --draws\n"
             "independent draws (new weights and new tokens each) of --batch token sets.\n"
             "Writes runs/NAME/: config.json, depth.csv (per layer: each metric's mean over\n"
-            "draws and its standard error), depth.png, summary.json.\n"
+            "draws and its standard error), depth.png, summary.json; with --per-draw also\n"
+            "draws.csv (each draw's one_minus_cos and one_minus_energy per layer).\n"
             "Flags take a value as '--flag V' or '--flag=V'.\n\n");
     options_help(OPTIONS, NUM_OPTIONS, out);
     fprintf(out, "\nExample, the deterministic and the stochastic picture:\n"
@@ -113,6 +121,8 @@ static int resolve_shape(Depth *D, char *err, size_t errlen) {
         return 2;
     if (c->d % c->heads != 0)
         return snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d), 2;
+    if (given(c, "spread") && strcmp(c->tokens, "cap") != 0)
+        return snprintf(err, errlen, "--spread applies to --tokens cap only"), 2;
     if (strcmp(c->tokens, "fashion-mnist") == 0) {
         if (given(c, "n"))
             return snprintf(err, errlen, "--n does not apply to --tokens fashion-mnist "
@@ -129,7 +139,7 @@ static int resolve_shape(Depth *D, char *err, size_t errlen) {
 static int load_tokens(Depth *D, char *err, size_t errlen) {
     const DepthSettings *c = &D->cfg;
     ModelShape *s = &D->shape;
-    if (strcmp(c->tokens, "sphere") == 0) return 0;
+    if (strcmp(c->tokens, "sphere") == 0 || strcmp(c->tokens, "cap") == 0) return 0;
     D->dataset = 1;
     if (task_load(&D->train, &D->test, c->tokens, c->data_dir, 1, SYNTH_TEST_COUNT, c->n, c->vocab,
                   (uint64_t)c->run.seed, err, errlen) != 0 ||
@@ -148,7 +158,8 @@ static int resolve(void *sim, char *err, size_t errlen) {
 
 static void metrics_row(double *out, const ClusterMetrics *m) {
     double v[NUM_METRICS] = {m->mean_cos, m->mean_abs_cos, m->frac_clustered, m->frac_antipodal,
-                             m->order, m->n_clusters, m->stable_rank, m->energy};
+                             m->order, m->n_clusters, m->stable_rank, m->energy,
+                             m->one_minus_cos, m->one_minus_energy};
     memcpy(out, v, sizeof v);
 }
 
@@ -206,7 +217,8 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     model_init(m, rng_next(&r), (float)c->noise_scale, (float)c->value_mean);
     if (strcmp(c->qk, "identity") == 0) model_set_qk_identity(m);
     if (!D->dataset) {
-        sim_sphere_tokens(w->states, B * s->n, s->d, &r);
+        if (strcmp(c->tokens, "cap") == 0) sim_cap_tokens(w->states, B, s->n, s->d, c->spread, &r);
+        else sim_sphere_tokens(w->states, B * s->n, s->d, &r);
         model_forward_states(m, w->states, B);
     } else {
         for (int b = 0; b < B; b++) w->idx[b] = (int32_t)rng_below(&r, (uint32_t)D->test.count);
@@ -220,11 +232,22 @@ static void run_draw(Worker *w, const Depth *D, int k, double *out) {
     }
 }
 
+/* --per-draw: draw k's distances to one cluster per layer, rows of draws.csv. */
+static void per_draw_rows(Depth *D, const double *draw, int k) {
+    for (int l = 0; l <= D->shape.L; l++) {
+        const double *row = draw + (size_t)l * NUM_METRICS + NUM_METRICS - NUM_PER_DRAW;
+        fprintf(D->per_draw.f, "%d,%d", k, l);
+        for (int i = 0; i < NUM_PER_DRAW; i++) fprintf(D->per_draw.f, ",%.10g", row[i]);
+        fputc('\n', D->per_draw.f);
+    }
+}
+
 /* Folds a block of draws, in draw order, into the running means and sums of squared
    deviations (Welford's update: stable when the draws agree to many digits). */
 static void accumulate(Depth *D, const double *block, int first, int count) {
     size_t cells = (size_t)(D->shape.L + 1) * NUM_METRICS;
     for (int k = 0; k < count; k++) {
+        if (D->cfg.per_draw) per_draw_rows(D, block + (size_t)k * cells, first + k);
         double seen = first + k + 1;
         for (size_t j = 0; j < cells; j++) {
             double x = block[(size_t)k * cells + j], delta = x - D->mean[j];
@@ -304,10 +327,13 @@ static int write_csv(const Depth *D, char *err, size_t errlen) {
     fputs("layer", f);
     for (int i = 0; i < NUM_METRICS; i++) fprintf(f, ",%s,%s_se", METRIC_NAMES[i], METRIC_NAMES[i]);
     fputc('\n', f);
+    /* the distances to one cluster (the last NUM_PER_DRAW) with 10 digits: rates are fitted
+       from them down to 1e-12 */
     for (int l = 0; l <= D->shape.L; l++) {
         fprintf(f, "%d", l);
         for (int i = 0; i < NUM_METRICS; i++)
-            fprintf(f, ",%.6g,%.3g", D->mean[l * NUM_METRICS + i], std_error(D, l * NUM_METRICS + i));
+            fprintf(f, i < NUM_METRICS - NUM_PER_DRAW ? ",%.6g,%.3g" : ",%.10g,%.10g",
+                    D->mean[l * NUM_METRICS + i], std_error(D, l * NUM_METRICS + i));
         fputc('\n', f);
     }
     return text_commit(&tf, D->dir, "depth.csv", err, errlen);
@@ -337,7 +363,7 @@ static int write_plot(const Depth *D, char *err, size_t errlen) {
        [-1, 1] (0..4 and energy, 7), right panel n_clusters and stable_rank (5, 6) */
     for (int panel = 0; panel < 2; panel++) {
         size_t used = 0;
-        for (int i = 0; i < NUM_METRICS; i++) {
+        for (int i = 0; i < NUM_PLOTTED; i++) {
             if ((i == 5 || i == 6) != panel) continue;
             int col = 2 + 2 * i;
             used += snprintf(lines[panel] + used, sizeof lines[0] - used,
@@ -385,7 +411,7 @@ static void print_summary(const Depth *D) {
 static int prepare(void *sim, char *err, size_t errlen) {
     Depth *D = sim;
     if (D->cfg.run.force) {   /* an earlier run's results must not survive a failed step of this one */
-        const char *old[] = {"depth.csv", "depth.png", "summary.json"};
+        const char *old[] = {"depth.csv", "depth.png", "summary.json", "draws.csv"};
         char path[1200];
         for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
             snprintf(path, sizeof path, "%s/%s", D->dir, old[i]);
@@ -406,8 +432,10 @@ static int run(void *sim) {
             "noise-scale %g, value-mean %g; %d draws x %d, %d threads\n", D->dir, c->tokens, s->n,
             s->d, s->L, s->H, s->alpha, c->qk, c->noise_scale, c->value_mean, c->draws, c->batch,
             D->threads);
+    if (c->per_draw) fputs("draw,layer,one_minus_cos,one_minus_energy\n", text_begin(&D->per_draw));
     run_draws(D);
-    if (write_csv(D, err, sizeof err) != 0 || write_summary(D, err, sizeof err) != 0)
+    if (write_csv(D, err, sizeof err) != 0 || write_summary(D, err, sizeof err) != 0 ||
+        (c->per_draw && text_commit(&D->per_draw, D->dir, "draws.csv", err, sizeof err) != 0))
         return fprintf(stderr, "simulate: %s\n", err), 1;
     if (write_plot(D, err, sizeof err) != 0) fprintf(stderr, "simulate: %s\n", err);
     print_summary(D);

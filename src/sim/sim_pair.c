@@ -15,6 +15,7 @@
 #include "json.h"
 #include "options.h"
 #include "pair_exact.h"
+#include "pair_lyapunov.h"
 #include "progress.h"
 #include "plot.h"
 #include "rng.h"
@@ -31,6 +32,7 @@ typedef struct {
     int runs;
     double T, h, delta, noise_scale, value_mean, stop_eps;
     char sampler[16];
+    int lyapunov;
     SimRun run;
 } PairSettings;
 
@@ -44,6 +46,7 @@ static const Option OPTIONS[] = {
     {"delta", "0.01", "antipodal: c < -1 + delta; clustered: c > 1 - delta", T_DOUBLE, F(delta), 1e-12, 1, NULL, 1, 0},
     {"stop-eps", "1e-12", "stop a run early once 1 - |c| < this (absorbed; 0 = always run to T)", T_DOUBLE, F(stop_eps), 0, 1e-3, NULL, 1, 0},
     {"sampler", "reduced", "reduced (the cosine's exact O(1) step) | span (O(n d)) | full (d x d matrix)", T_STRING, F(sampler), 0, 0, "reduced|span|full", 1, 0},
+    {"lyapunov", NULL, "instead of the endings: the exponents of log(1 - c) near c = 1 and log(1 + c) near c = -1 per cell (--runs runs of T/h steps of the cosine's chain; value-mean 0), against the exact law: lyapunov.csv", T_FLAG, F(lyapunov), 0, 0, NULL, 0, 0},
     SIM_RUN_OPTIONS(PairSettings, "pair"),
 };
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
@@ -98,6 +101,9 @@ static int resolve(void *sim, char *err, size_t errlen) {
         P->ds[i] = (int)v[i];
     }
     if ((P->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return 2;
+    if (c->lyapunov && (c->value_mean != 0 || c->noise_scale <= 0))
+        return snprintf(err, errlen, "--lyapunov needs --value-mean 0 and --noise-scale > 0 "
+                        "(the exact law's setting)"), 2;
     return 0;
 }
 
@@ -266,6 +272,41 @@ static void print_table(const Pair *P) {
     }
 }
 
+/* --lyapunov: per cell and end (+1, then -1) the mean over runs of each run's exponent
+   (pair_lyapunov_run), its standard error, and the exact law. Runs are jobs with their own
+   RNG streams (after the endings' streams), reduced in order: no dependence on threads. */
+#define LYAPUNOV_STREAM 0x1a0000000ULL
+static int run_lyapunov(Pair *P, char *err, size_t errlen) {
+    const PairSettings *c = &P->cfg;
+    long R = c->runs, total = (long)P->nb * P->nd * 2 * R;
+    double *est = xmalloc(sizeof(double) * total), t_start = now_seconds();
+#pragma omp parallel for schedule(dynamic, 4) num_threads(P->threads)
+    for (long j = 0; j < total; j++) {
+        long cell = j / (2 * R);
+        SdeParams p = {2, P->ds[cell % P->nd], P->betas[cell / P->nd], c->noise_scale, 0, c->h};
+        Rng r;
+        rng_seed_stream(&r, (uint64_t)c->run.seed, LYAPUNOV_STREAM + (uint64_t)j);
+        est[j] = pair_lyapunov_run(&p, j / R % 2 ? -1 : 1, P->steps, &r);
+    }
+    P->seconds = now_seconds() - t_start;
+    TextFile tf;
+    FILE *f = text_begin(&tf);
+    fputs("beta,d,end,runs,T,h,lyapunov,se,lyapunov_law,mean_rate_law\n", f);
+    for (long k = 0; k < total / R; k++) {
+        long cell = k / 2;
+        int end = k % 2 ? -1 : 1, d = P->ds[cell % P->nd];
+        double beta = P->betas[cell / P->nd], s2 = c->noise_scale * c->noise_scale / d;
+        double mean = 0, ss = 0;
+        for (long i = 0; i < R; i++) mean += est[k * R + i] / R;
+        for (long i = 0; i < R; i++) ss += (est[k * R + i] - mean) * (est[k * R + i] - mean);
+        fprintf(f, "%g,%d,%d,%ld,%g,%g,%.6f,%.6f,%.6f,%.6f\n", beta, d, end, R, c->T, c->h,
+                mean, R > 1 ? sqrt(ss / (R - 1) / R) : 0.0, pair_lyapunov_law(end, d, beta, s2),
+                pair_mean_rate_law(end, d, beta, s2));
+    }
+    free(est);
+    return text_commit(&tf, P->dir, "lyapunov.csv", err, errlen);
+}
+
 static int prepare(void *sim, char *err, size_t errlen) {
     const Pair *P = sim;
     return sim_write_limit_config(OPTIONS, NUM_OPTIONS, &P->cfg, P->steps, P->cfg.h, P->threads,
@@ -279,6 +320,11 @@ static int run(void *sim) {
     fprintf(stderr, "simulate pair: %s, %d beta x %d d cells, %d runs each, T %g, h %g (%ld steps), "
             "noise-scale %g, value-mean %g, %s sampler, %d threads\n", P->dir, P->nb, P->nd, c->runs,
             c->T, c->h, P->steps, c->noise_scale, c->value_mean, c->sampler, P->threads);
+    if (c->lyapunov) {
+        if (run_lyapunov(P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
+        fprintf(stderr, "done in %.1f s: %s (lyapunov.csv)\n", P->seconds, P->dir);
+        return 0;
+    }
     run_all(P);
     compute_exact(P);
     if (write_results(P, err, sizeof err) != 0) return fprintf(stderr, "simulate: %s\n", err), 1;
