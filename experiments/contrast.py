@@ -3,7 +3,9 @@
 contrast of the deterministic initialization (V = I: tokens collapse at initialization)
 against the noise of random value matrices, paired by seed.
 
-A run's arm is read from its config.json, never from its name: the attention at
+Only records that experiments/records.py counts enter (whole, made with the settings the
+plan asks, last evaluation at the last update, finite numbers). A run's arm is read from its
+config.json, never from its name: the attention at
 initialization (qk) and V = value_mean I + noise_scale G, written V=G, V=0, V=0.01G, V=I,
 V=I+G, V=mI(m=2), V=mI+G(m=2) (m the drift in the depth limit's units, value_mean L alpha),
 prefixed by QK=I, where Q = K = I. A plan cell's "group" (default: its name) is the cell of
@@ -34,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import records  # noqa: E402
 import stats  # noqa: E402
 from sweep import ROOT, UsageError, load_plan, runs_of  # noqa: E402
 
@@ -41,10 +44,6 @@ REFERENCE = "V=G"
 COLUMNS = ["cell", "arm", "ref", "pairs", "acc_mean", "diff", "ci_lo", "ci_hi", "p_wilcoxon",
            "p_holm", "loss_diff", "test_loss_diff"]
 INIT_METRICS = ["mean_cos", "n_clusters", "energy"]
-
-
-class BadRecord(Exception):
-    pass
 
 
 def arm_label(conf):
@@ -74,38 +73,6 @@ def noise_free_twin(arm):
     return None
 
 
-def flag_key(flag):
-    return flag.lstrip("-").replace("-", "_")
-
-
-def check_config(run, conf):
-    """Raises BadRecord naming the first setting of config.json that is not what the plan
-    asks of this run (its flags, noise scale, seed and number of updates)."""
-    want = {"noise_scale": run["noise"], "seed": run["seed"], "total_steps": run["steps"]}
-    flags = run["flags"]
-    for i, f in enumerate(flags):
-        if f.startswith("--") and i + 1 < len(flags) and not flags[i + 1].startswith("--"):
-            want[flag_key(f)] = flags[i + 1]
-    for key, value in want.items():
-        got = conf.get(key)
-        try:
-            same = float(got) == float(value)
-        except (TypeError, ValueError):
-            same = str(got) == str(value)
-        if not same:
-            raise BadRecord("%s: config.json has %s = %r, the plan asks %r" % (run["name"], key, got, value))
-
-
-def last_eval(d, steps):
-    ev = pd.read_csv(os.path.join(d, "eval.csv"))
-    if not len(ev) or int(ev["step"].iloc[-1]) != steps:
-        raise BadRecord("%s: its last evaluation is not at its last update %d" % (d, steps))
-    row = ev.iloc[-1]
-    if not (math.isfinite(row["test_acc"]) and math.isfinite(row["test_loss"])):
-        raise BadRecord("%s: a final accuracy or loss that is not finite" % d)
-    return row
-
-
 def load(out, plan, runs):
     """A row per recorded run of the plan: cell (group), arm, seed, accuracy (%), losses,
     and the last layer's clustering at initialization. Records that disagree with the plan
@@ -114,16 +81,19 @@ def load(out, plan, runs):
     rows = []
     for r in runs:
         d = os.path.join(out, "runs", r["name"])
-        if not os.path.isfile(os.path.join(d, "summary.json")):
+        if not records.record_exists(out, r):
+            continue
+        problem = records.record_problem(out, r)   # whole, made with the plan's settings, usable
+        if problem:
+            print("contrast.py: left out: %s: %s" % (r["name"], problem), file=sys.stderr)
             continue
         try:
             with open(os.path.join(d, "config.json")) as f:
                 conf = json.load(f)
-            check_config(r, conf)
-            ev = last_eval(d, r["steps"])
+            ev = pd.read_csv(os.path.join(d, "eval.csv")).iloc[-1]
             tr = pd.read_csv(os.path.join(d, "train.csv"))
             cl = pd.read_csv(os.path.join(d, "clusters.csv"))
-        except (BadRecord, OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError) as e:
             print("contrast.py: left out: %s" % e, file=sys.stderr)
             continue
         init = cl[(cl["step"] == 0) & (cl["layer"] == cl["layer"].max())]

@@ -156,7 +156,7 @@ class Report(unittest.TestCase):
         _, rows, err = self.run_report()
         self.assertNotIn(("A", "V=I", "V=G"), rows, "no V=I record is what the plan asks")
         self.assertEqual(rows[("A", "V=I+G", "V=G")]["pairs"], "2", "seed 3's V=G is another seed's run")
-        for what in ("value_mean", "total_steps", "last evaluation", "seed"):
+        for what in ("value_mean", "total_steps", "truncated", "seed"):
             self.assertIn(what, err)
 
     def test_bad_plan_is_one_line(self):
