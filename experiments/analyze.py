@@ -18,7 +18,6 @@ Writes into OUT/:
                   apart): cell,noise,step,pairs,diff,ci_lo,ci_hi; gap.png, the same plotted
 Usage: experiments/analyze.py [--plan map] [--out results/map]
 """
-import argparse
 import json
 import math
 import os
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import stats  # noqa: E402
 from records import record_exists, record_problem  # noqa: E402
 from sweep import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of, seeds_of_names  # noqa: E402
@@ -400,7 +400,7 @@ def paired_legacy(path):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="experiments/analyze.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="experiments/analyze.py", description=__doc__.split("\n")[0])
     p.add_argument("--paired-legacy", metavar="SUMMARY_CSV",
                    help="instead: the paired analysis of the first sweep's summary.csv (results/full), "
                         "into paired.csv/md beside it")

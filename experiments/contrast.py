@@ -26,7 +26,6 @@ Writes into OUT (results/contrast):
   mechanism.png  the same as scatter plots
 Usage: experiments/contrast.py [--plan contrast] [--out results/contrast]
 """
-import argparse
 import json
 import math
 import os
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import records  # noqa: E402
 import stats  # noqa: E402
 from sweep import ROOT, UsageError, load_plan, runs_of  # noqa: E402
@@ -246,7 +246,7 @@ def mechanism_plot(mech, sp, path):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="experiments/contrast.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="experiments/contrast.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--plan", default="contrast", help="plan name or file [contrast]")
     p.add_argument("--out", help="results directory with runs/ [results/PLAN]")
     a = p.parse_args(argv)

@@ -11,7 +11,6 @@ layers.csv, last_layers.csv/.md, layers.png, heatmaps_*.png, summary.csv.
 
 Usage: experiments/escape.py [--seeds 1-3] [--jobs 2] [--dry-run | --report]   (--help)
 """
-import argparse
 import math
 import os
 import sys
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import stats  # noqa: E402
 from sweep import (ROOT, Sweep, UsageError, hms, parse_seeds, record_done, record_exists,  # noqa: E402
                    report_unusable, snapshot_binary)
@@ -285,7 +285,7 @@ def report(out, runs):
 # ---- the command -----------------------------------------------------------------------
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="experiments/escape.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="experiments/escape.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", default="1-3", help="seeds, e.g. 1-3 or 1,4 [1-3]")
     p.add_argument("--steps", type=int, default=500, help="updates per run [500]")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time [2]")

@@ -11,12 +11,13 @@ run again, so an interrupted pilot continues where it stopped.
 
 Usage: experiments/pilot.py [--draws 50] [--work runs/pilot] [--out results/contrast]
 """
-import argparse
 import csv
 import json
 import os
 import subprocess
 import sys
+
+import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPTHS = (16, 64)
@@ -76,7 +77,7 @@ def summarize(run, rows):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="experiments/pilot.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="experiments/pilot.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--draws", type=int, default=50, help="draws per run [50]")
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "pilot"), help="run directories [runs/pilot]")
     p.add_argument("--out", default=os.path.join(ROOT, "results", "contrast"),

@@ -26,6 +26,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import cli  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = os.path.join(ROOT, "runs", "rates")
@@ -260,7 +261,7 @@ def plot(sa):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog="experiments/rates.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--report", action="store_true", help="tables from the runs there are; no new runs")
     a = ap.parse_args()

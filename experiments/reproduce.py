@@ -19,7 +19,6 @@ Each comparison appends a row to OUT/reproduced.csv:
 Usage: experiments/reproduce.py [--plan map] NAME [NAME ...]
 Exit status: 0 every run identical, 1 a run differs or failed, 2 bad arguments.
 """
-import argparse
 import csv
 import json
 import os
@@ -27,6 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 from records import read_json, settings_problem  # noqa: E402
 from sweep import (ROOT, UsageError, load_plan, numerics_fingerprint, origin, runs_of,  # noqa: E402
                    seeds_of_names, snapshot_binary, train_args)
@@ -120,7 +120,7 @@ def recorded_runs(plan, out, names):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="experiments/reproduce.py", description=__doc__.split("\n")[0],
+    p = cli.Parser(prog="experiments/reproduce.py", description=__doc__.split("\n")[0],
                                 epilog="Exit status: 0 every run identical, 1 a run differs or failed, "
                                        "2 bad arguments.")
     p.add_argument("names", nargs="+", metavar="NAME", help="recorded runs, e.g. L16-ns1-s3")

@@ -12,7 +12,6 @@ other noise scales.
 
 Usage: experiments/sweep.py [--plan map] [--jobs 2] [--dry-run | --report] ...  (--help)
 """
-import argparse
 import hashlib
 import json
 import math
@@ -26,6 +25,7 @@ import sys
 import tempfile
 import time
 
+import cli
 import slurm_engine as slurm
 from records import (RECORD_FILES, record_done, record_exists, record_problem,  # noqa: F401
                      stray_temporaries, work_dir_problem)
@@ -550,7 +550,7 @@ def run_slurm(args, plan, runs, todo, binary):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
+    p = cli.Parser(
         prog="experiments/sweep.py",
         description="Runs (or continues) a sweep of ./train from a plan; each finished run "
                     "leaves its record in OUT/runs/NAME/; then writes the report "

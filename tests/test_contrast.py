@@ -166,5 +166,15 @@ class Report(unittest.TestCase):
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
 
+class BadArguments(unittest.TestCase):
+    def test_every_tool_one_line_exit_2(self):
+        for tool in ("analyze", "contrast", "escape", "pilot", "rates", "reproduce", "sweep"):
+            r = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", tool + ".py"), "--no-such-flag", "NAME"],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, tool)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, "%s: %s" % (tool, r.stderr))
+            self.assertIn("--no-such-flag", r.stderr, tool)
+
+
 if __name__ == "__main__":
     unittest.main()
