@@ -104,10 +104,35 @@ def check_cell(c, plan, path):
     if dup:
         raise UsageError("%s: noise %s appears twice (as %s): one run name, one run" % (
             where, dup[0], " and ".join(repr(x) for x, lab in zip(noise, labels) if lab == dup[0])))
-    if plan["reference_noise"] not in noise:
-        raise UsageError("%s lacks the reference noise %g" % (where, plan["reference_noise"]))
     if "steps" in c and not is_count(c["steps"]):
         raise UsageError("%s: 'steps' must be a whole number >= 1" % where)
+    if "seeds" in c and (not isinstance(c["seeds"], list) or not c["seeds"] or
+                         not all(is_count(x) for x in c["seeds"])):
+        raise UsageError("%s: 'seeds' must be a list of whole numbers >= 1" % where)
+    if "seeds" in c and not set(c["seeds"]) <= set(plan["seeds"]):
+        raise UsageError("%s: its seeds must be among the plan's" % where)
+
+
+def check_reference(c, plan, path):
+    """A cell holds the reference noise, or its group's cell of that name does (a cell that
+    adds arms to another, e.g. V = I beside the V = G runs of its group, needs no own
+    reference), and then it runs no seed its group's cell does not."""
+    by_name = {x["name"]: x for x in plan["cells"]}
+    base = by_name.get(c.get("group", c["name"]))
+    where = "plan %s: cell %s" % (path, c["name"])
+    if "group" in c and base is None:
+        raise UsageError("%s: its group %r is no cell of the plan" % (where, c["group"]))
+    if plan["reference_noise"] in c["noise"]:
+        return
+    if base is c or plan["reference_noise"] not in base["noise"]:
+        raise UsageError("%s lacks the reference noise %g (nor has its group's cell)" % (where, plan["reference_noise"]))
+    if not set(cell_seeds(c, plan["seeds"])) <= set(cell_seeds(base, plan["seeds"])):
+        raise UsageError("%s runs seeds its group's cell %s does not: they would have no reference" % (where, base["name"]))
+
+
+def cell_seeds(c, seeds):
+    """The seeds of `seeds` that a cell runs: all of them, or those in the cell's own list."""
+    return [s for s in seeds if s in c["seeds"]] if "seeds" in c else list(seeds)
 
 
 def check_plan(plan, path):
@@ -127,6 +152,8 @@ def check_plan(plan, path):
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise UsageError("plan %s: cell name %s appears twice: its runs would share records" % (path, dup[0]))
+    for c in plan["cells"]:
+        check_reference(c, plan, path)
 
 
 def parse_seeds(text):
@@ -152,7 +179,7 @@ def runs_of(plan, seeds):
     for ci, c in enumerate(plan["cells"]):
         steps = c.get("steps", plan["steps"])
         for ns in c["noise"]:
-            for s in seeds:
+            for s in cell_seeds(c, seeds):
                 contrast = ns == ref or ns == 0
                 runs.append({
                     "name": "%s-ns%s-s%d" % (c["name"], noise_label(ns), s),
@@ -560,6 +587,8 @@ def parse_args(argv):
     p.add_argument("--plan", default="map",
                    help="a plan name in experiments/plans/ (map, full, quick, tiny) or a path to a plan file [map]")
     p.add_argument("--seeds", help="seeds to run instead of the plan's, e.g. 1-16 or 11,12")
+    p.add_argument("--cells", metavar="NAME,..",
+                   help="run only the runs of these cells of the plan (the report still covers all of it)")
     p.add_argument("--out", help="results directory of the records and report [results/PLAN]")
     p.add_argument("--work", help="directory of the run directories, checkpoints and logs [runs/PLAN]")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, each single-threaded [2]")
@@ -606,6 +635,19 @@ def parse_args(argv):
     return a
 
 
+def chosen_cells(plan, text):
+    """--cells 'A,B' -> {'A', 'B'}, each a cell of the plan; None -> every cell."""
+    names = [c["name"] for c in plan["cells"]]
+    if text is None:
+        return set(names)
+    chosen = [x for x in text.split(",") if x]
+    unknown = [x for x in chosen if x not in names]
+    if unknown or not chosen:
+        raise UsageError("--cells: %s is no cell of plan %s (its cells: %s)"
+                         % (unknown[0] if unknown else repr(text), plan["name"], ", ".join(names)))
+    return set(chosen)
+
+
 def main(argv):
     try:
         args = parse_args(argv)
@@ -619,12 +661,19 @@ def main(argv):
     runs = runs_of(plan, seeds)
     if args.only:
         return run_only(args, plan, runs)
-    todo = [r for r in runs if not record_exists(args.out, r)]
+    try:
+        cells = chosen_cells(plan, args.cells)
+    except UsageError as e:
+        print("sweep.py: %s" % e, file=sys.stderr)
+        return 2
+    todo = [r for r in runs if not record_exists(args.out, r) and r["cell"] in cells]
     conflicts = report_unusable(args.out, runs)
     print("sweep: plan %s (%s) -> %s" % (plan["name"], plan.get("about", ""), args.out))
-    print("sweep: %d runs (%d cells, seeds %s), %d recorded, %d to run, %d at a time; about %s left"
-          % (len(runs), len(plan["cells"]), ",".join(map(str, seeds)), len(runs) - len(todo) - conflicts,
-             len(todo), args.jobs, hms(seconds_left(args.out, todo, runs, args.jobs))))
+    recorded = sum(record_exists(args.out, r) for r in runs) - conflicts
+    print("sweep: %d runs (%d cells, seeds %s), %d recorded, %d to run%s, %d at a time; about %s left"
+          % (len(runs), len(plan["cells"]), ",".join(map(str, seeds)), recorded, len(todo),
+             " (cells %s)" % args.cells if args.cells else "", args.jobs,
+             hms(seconds_left(args.out, todo, runs, args.jobs))))
     if args.dry_run:
         if args.engine == "slurm" and todo:
             print(slurm.script(args, plan["path"], [r["name"] for r in todo],

@@ -171,6 +171,43 @@ class Sweep(unittest.TestCase):
         self.assertEqual(len(names), 15)
         self.assertEqual(len(sweep.runs_of(sweep.load_plan("map"), range(1, 11))), 160)
 
+    def write_plan(self, cells, seeds=(1, 2, 3)):
+        path = os.path.join(self.dir, "p.json")
+        with open(path, "w") as f:
+            json.dump({"reference_noise": 1, "seeds": list(seeds), "steps": 8, "cells": cells}, f)
+        return path
+
+    def test_cell_seeds_and_group_reference(self):
+        # a cell of extra arms (noise 0 only) on its own seeds, its reference in its group's cell
+        path = self.write_plan([{"name": "A", "noise": [0, 1], "seeds": [1, 2]},
+                                {"name": "B", "group": "A", "flags": ["--value-mean", "1"], "noise": [0], "seeds": [2]}])
+        names = sorted(r["name"] for r in sweep.runs_of(sweep.load_plan(path), [1, 2, 3]))
+        self.assertEqual(names, ["A-ns0-s1", "A-ns0-s2", "A-ns1-s1", "A-ns1-s2", "B-ns0-s2"])
+        self.assertEqual([r["name"] for r in sweep.runs_of(sweep.load_plan(path), [2]) if r["cell"] == "B"], ["B-ns0-s2"])
+
+    def test_plans_without_a_reference_are_refused(self):
+        bad = (([{"name": "A", "noise": [0]}], "lacks the reference noise"),
+               ([{"name": "A", "noise": [1]}, {"name": "B", "group": "C", "noise": [0]}], "no cell of the plan"),
+               ([{"name": "A", "noise": [0]}, {"name": "B", "group": "A", "noise": [0]}], "lacks the reference noise"),
+               ([{"name": "A", "noise": [1], "seeds": [1]}, {"name": "B", "group": "A", "noise": [0], "seeds": [1, 2]}],
+                "seeds its group's cell A does not"),
+               ([{"name": "A", "noise": [1], "seeds": [7]}], "among the plan's"))
+        for cells, message in bad:
+            with self.assertRaisesRegex(sweep.UsageError, message):
+                sweep.load_plan(self.write_plan(cells))
+
+    def test_cells_option(self):
+        path = self.write_plan([{"name": "A", "noise": [0, 1]}, {"name": "B", "noise": [1]}])
+        r = sweep_cmd("--plan", path, "--out", os.path.join(self.dir, "o"), "--dry-run", "--cells", "B")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("0 recorded, 3 to run (cells B)", r.stdout)
+        self.assertEqual(sorted(l.split()[0] for l in r.stdout.splitlines() if l.startswith("  ")),
+                         ["B-ns1-s1", "B-ns1-s2", "B-ns1-s3"])
+        r = sweep_cmd("--plan", path, "--out", os.path.join(self.dir, "o"), "--dry-run", "--cells", "B,Z")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.strip(), "sweep.py: --cells: Z is no cell of plan p (its cells: A, B)")
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "o")))
+
     def test_interrupted_and_continued_equals_uninterrupted(self):
         a, b = os.path.join(self.dir, "a"), os.path.join(self.dir, "b")
         r = sweep_cmd("--plan", "tiny", "--out", a, "--work", a + "w")
