@@ -13,7 +13,9 @@ the table: the runs of one group differ only in their arm.
 
 Writes into OUT (results/contrast):
   contrast.csv   one row per contrast: every arm against V=G of its cell, and every noisy arm
-                 against its noise-free twin (V=I+G against V=I, V=G against V=0, ...):
+                 against its noise-free twin (V=I+G against V=I, V=G against V=0, ...), and
+                 where cells BASE-lrX sit beside BASE (the same runs at other learning
+                 rates), a row BASE-best-lr: each arm at its best rate against V=G at its own:
                  cell,arm,ref,pairs,acc_mean,diff,ci_lo,ci_hi,p_wilcoxon,p_holm,loss_diff,test_loss_diff
                  accuracy and its differences in percentage points, losses in nats; Holm over
                  every accuracy contrast of the file; Wilcoxon on differences rounded to the
@@ -29,6 +31,7 @@ Usage: experiments/contrast.py [--plan contrast] [--out results/contrast]
 import json
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -99,7 +102,7 @@ def load(out, plan, runs):
         init = cl[(cl["step"] == 0) & (cl["layer"] == cl["layer"].max())]
         last = tr[4 * tr["step"] > 3 * r["steps"]]
         row = {"cell": group[r["cell"]], "arm": arm_label(conf), "seed": r["seed"], "name": r["name"],
-               "layers": int(conf["layers"]), "test_acc": 100 * float(ev["test_acc"]),
+               "layers": int(conf["layers"]), "lr": float(conf.get("lr", "nan")), "test_acc": 100 * float(ev["test_acc"]),
                "test_loss": float(ev["test_loss"]),
                "train_loss_end": float(last["loss"].mean()) if len(last) else math.nan}
         for m in INIT_METRICS:
@@ -109,7 +112,8 @@ def load(out, plan, runs):
 
 
 def contrast_rows(runs):
-    """Every arm against V=G of its cell, every noisy arm against its noise-free twin."""
+    """Every arm against V=G of its cell, every noisy arm against its noise-free twin, then
+    the best learning rate of each arm against the other's; Holm over all of them."""
     rows = []
     for cell, g in runs.groupby("cell", sort=False):
         arms = list(dict.fromkeys(g["arm"]))
@@ -117,24 +121,60 @@ def contrast_rows(runs):
         pairs += [(a, noise_free_twin(a)) for a in arms if noise_free_twin(a) in arms and
                   (a, noise_free_twin(a)) not in pairs and (noise_free_twin(a), a) not in pairs]
         by_arm = {a: g[g["arm"] == a].set_index("seed") for a in arms}
-        for arm, ref in pairs:
-            cur, base = by_arm[arm], by_arm[ref]
-            seeds = sorted(set(cur.index) & set(base.index))
-            acc = stats.paired(cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"])
-            p = stats.wilcoxon_tied(cur.loc[seeds, "test_acc"] - base.loc[seeds, "test_acc"], 0.01)
-            loss = stats.paired(cur.loc[seeds, "train_loss_end"] - base.loc[seeds, "train_loss_end"])
-            tl = stats.paired(cur.loc[seeds, "test_loss"] - base.loc[seeds, "test_loss"])
-            rows.append({"cell": cell, "arm": arm, "ref": ref, "pairs": len(seeds),
-                         "acc_mean": cur.loc[seeds, "test_acc"].mean() if seeds else math.nan,
-                         "diff": acc["mean"], "ci_lo": acc["lo"], "ci_hi": acc["hi"], "p_wilcoxon": p,
-                         "loss_diff": loss["mean"], "loss_lo": loss["lo"], "loss_hi": loss["hi"],
-                         "test_loss_diff": tl["mean"], "test_loss_lo": tl["lo"], "test_loss_hi": tl["hi"],
-                         "ahead": int((cur.loc[seeds, "test_acc"] > base.loc[seeds, "test_acc"]).sum()),
-                         "resolves": stats.half_width(acc["sd"], len(seeds))})
-    t = pd.DataFrame(rows)
+        rows += [pair_row(cell, arm, ref, by_arm[arm], by_arm[ref]) for arm, ref in pairs]
+    best, choice = best_lr_rows(runs)
+    t = pd.DataFrame(rows + best)
     if len(t):
         t["p_holm"] = stats.holm(t["p_wilcoxon"].tolist())
-    return t
+    return t, choice
+
+
+def pair_row(cell, arm, ref, cur, base):
+    """One contrast: the runs of arm (cur) against those of ref (base), both indexed by seed,
+    over the seeds they share."""
+    seeds = sorted(set(cur.index) & set(base.index))
+    cur, base = cur.loc[seeds], base.loc[seeds]
+    d = cur["test_acc"] - base["test_acc"]
+    acc, loss = stats.paired(d), stats.paired(cur["train_loss_end"] - base["train_loss_end"])
+    tl = stats.paired(cur["test_loss"] - base["test_loss"])
+    return {"cell": cell, "arm": arm, "ref": ref, "pairs": len(seeds),
+            "acc_mean": cur["test_acc"].mean() if seeds else math.nan,
+            "diff": acc["mean"], "ci_lo": acc["lo"], "ci_hi": acc["hi"], "p_wilcoxon": stats.wilcoxon_tied(d, 0.01),
+            "loss_diff": loss["mean"], "loss_lo": loss["lo"], "loss_hi": loss["hi"],
+            "test_loss_diff": tl["mean"], "test_loss_lo": tl["lo"], "test_loss_hi": tl["hi"],
+            "ahead": int((d > 0).sum()), "resolves": stats.half_width(acc["sd"], len(seeds))}
+
+
+def lr_families(runs):
+    """Cells BASE-lrX beside a cell BASE: {BASE: [BASE, BASE-lrX, ...]} (the same runs at other
+    learning rates)."""
+    cells = set(runs["cell"])
+    fam = {}
+    for c in sorted(cells):
+        m = re.fullmatch(r"(.+)-lr[0-9][0-9.eE+-]*", c)
+        if m and m.group(1) in cells:
+            fam.setdefault(m.group(1), [m.group(1)]).append(c)
+    return fam
+
+
+def best_lr_rows(runs):
+    """For each learning-rate family: each arm at the learning rate where its mean accuracy
+    over the family's common seeds is highest, against V=G at V=G's best. The choice is made
+    on the same runs it is tested on, for every arm alike. Returns the rows and the choice."""
+    rows, choice = [], {}
+    for base, cells in lr_families(runs).items():
+        g = runs[runs["cell"].isin(cells)]
+        arms = [a for a in dict.fromkeys(g["arm"]) if all(((g["cell"] == c) & (g["arm"] == a)).any() for c in cells)]
+        if REFERENCE not in arms:
+            continue
+        seeds = set.intersection(*[set(g[(g["cell"] == c) & (g["arm"] == a)]["seed"]) for c in cells for a in arms])
+        sel = g[g["seed"].isin(seeds)]
+        best = {a: sel[sel["arm"] == a].groupby("cell")["test_acc"].mean().idxmax() for a in arms}
+        cell = base + "-best-lr"
+        choice[cell] = {a: (float(sel[sel["cell"] == best[a]]["lr"].iloc[0]), len(seeds)) for a in arms}
+        runs_of_arm = {a: sel[(sel["cell"] == best[a]) & (sel["arm"] == a)].set_index("seed") for a in arms}
+        rows += [pair_row(cell, a, REFERENCE, runs_of_arm[a], runs_of_arm[REFERENCE]) for a in arms if a != REFERENCE]
+    return rows, choice
 
 
 def fmt(x, f="%.2f"):
@@ -154,7 +194,7 @@ def write_csv(t, path):
             f.write(",".join(fmt(r[c], forms[c]) if c in forms else str(r[c]) for c in COLUMNS) + "\n")
 
 
-def write_md(t, runs, path):
+def write_md(t, choice, runs, path):
     lines = ["Paired by seed (one seed draws the same Q, K, embeddings, G and data order in every arm): "
              "final test accuracy of the arm minus the reference's, in percentage points, 95%% t interval, "
              "Wilcoxon signed-rank p (differences rounded to 0.01 points, ties and zeros handled), Holm's "
@@ -171,6 +211,10 @@ def write_md(t, runs, path):
             r["ahead"], r["pairs"], fmt(r["loss_diff"], "%+.3f"), interval(r["loss_lo"], r["loss_hi"], "%+.3f"),
             fmt(r["test_loss_diff"], "%+.3f"), interval(r["test_loss_lo"], r["test_loss_hi"], "%+.3f"),
             fmt(r["resolves"])))
+    for cell, arms in choice.items():
+        lines += ["", "%s: each arm at its best learning rate (mean accuracy over the %d seeds every rate ran): %s. "
+                  "The rate is chosen on the runs it is then compared on, alike for every arm." % (
+                      cell, next(iter(arms.values()))[1], ", ".join("%s lr %g" % (a, lr) for a, (lr, _) in arms.items()))]
     counts = runs.groupby(["cell", "arm"]).size()
     lines += ["", "Runs per cell and arm: " + "; ".join("%s %s: %d" % (c, a, n) for (c, a), n in counts.items())]
     with open(path, "w") as f:
@@ -260,9 +304,9 @@ def main(argv):
     if not len(runs):
         print("contrast.py: no run of plan %s recorded in %s" % (plan["name"], out), file=sys.stderr)
         return 1
-    t = contrast_rows(runs)
+    t, choice = contrast_rows(runs)
     write_csv(t, os.path.join(out, "contrast.csv"))
-    write_md(t, runs, os.path.join(out, "contrast.md"))
+    write_md(t, choice, runs, os.path.join(out, "contrast.md"))
     write_mechanism(mechanism(runs), out)
     print("contrast: %d runs, %d contrasts; wrote %s/{contrast.csv,contrast.md,mechanism.csv,mechanism.md,"
           "mechanism.png}" % (len(runs), len(t), out))

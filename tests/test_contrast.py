@@ -38,6 +38,24 @@ class TiedWilcoxon(unittest.TestCase):
         self.assertTrue(math.isnan(stats.wilcoxon_tied([0.001, -0.002, 0], 0.01)))
 
 
+class BestLearningRate(unittest.TestCase):
+    def test_each_arm_at_its_best_rate(self):
+        # V=G is best at lr 1e-3 (mean 80 over seeds 1, 2), V=I at 2e-3 (mean 78); seed 3
+        # ran only at 1e-3 and is left out of the choice and of the pairs
+        acc = {("L", 1e-3, "V=G"): [80, 80, 99], ("L", 1e-3, "V=I"): [70, 72, 99],
+               ("L-lr2e-3", 2e-3, "V=G"): [75, 77], ("L-lr2e-3", 2e-3, "V=I"): [77, 79],
+               ("L-lr5e-4", 5e-4, "V=G"): [79, 79], ("L-lr5e-4", 5e-4, "V=I"): [60, 61]}
+        rows = [{"cell": c, "lr": lr, "arm": a, "seed": i + 1, "test_acc": x, "test_loss": 0.5,
+                 "train_loss_end": 0.4} for (c, lr, a), v in acc.items() for i, x in enumerate(v)]
+        t, choice = contrast.contrast_rows(contrast.pd.DataFrame(rows))
+        self.assertEqual(choice, {"L-best-lr": {"V=G": (1e-3, 2), "V=I": (2e-3, 2)}})
+        best = t[t["cell"] == "L-best-lr"].iloc[0]
+        self.assertEqual((best["arm"], best["ref"], best["pairs"]), ("V=I", "V=G", 2))
+        self.assertAlmostEqual(best["diff"], -2.0)   # 77 - 80, 79 - 80
+        self.assertEqual(len(t), 4)   # V=I against V=G in each of the three cells, and the best
+        self.assertEqual(len(t["p_holm"]), 4)
+
+
 class Holm(unittest.TestCase):
     def test_step_down(self):
         # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04 -> 0.06 (monotone)
