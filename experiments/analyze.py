@@ -26,11 +26,11 @@ import sys
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cli  # noqa: E402
-import stats  # noqa: E402
-from records import record_exists, record_problem  # noqa: E402
-from sweep import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of, seeds_of_names  # noqa: E402
+import cli
+import stats
+from report import fmt, interval
+from records import record_exists, record_problem
+from plan import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of, seeds_of_names
 
 
 def read_csv(path, columns):
@@ -139,14 +139,6 @@ def cell_map(summary, plan):
 
 
 MAP_COLUMNS = ["cell", "noise", "pairs", "acc_mean", "diff", "ci_lo", "ci_hi", "p_wilcoxon", "loss_diff"]
-
-
-def fmt(x, f="%.2f"):
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
-
-
-def interval(lo, hi, f):
-    return "[%s, %s]" % (fmt(lo, f), fmt(hi, f)) if fmt(lo) else ""
 
 
 def write_map_csv(m, path):

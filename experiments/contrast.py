@@ -34,14 +34,13 @@ import os
 import re
 import sys
 
-import numpy as np
 import pandas as pd
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cli  # noqa: E402
-import records  # noqa: E402
-import stats  # noqa: E402
-from sweep import ROOT, UsageError, load_plan, runs_of  # noqa: E402
+import cli
+import records
+import stats
+from report import fmt, interval
+from plan import ROOT, UsageError, load_plan, runs_of
 
 REFERENCE = "V=G"
 COLUMNS = ["cell", "arm", "ref", "pairs", "acc_mean", "diff", "ci_lo", "ci_hi", "p_wilcoxon",
@@ -175,14 +174,6 @@ def best_lr_rows(runs):
         runs_of_arm = {a: sel[(sel["cell"] == best[a]) & (sel["arm"] == a)].set_index("seed") for a in arms}
         rows += [pair_row(cell, a, REFERENCE, runs_of_arm[a], runs_of_arm[REFERENCE]) for a in arms if a != REFERENCE]
     return rows, choice
-
-
-def fmt(x, f="%.2f"):
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
-
-
-def interval(lo, hi, f):
-    return "[%s, %s]" % (fmt(lo, f), fmt(hi, f)) if fmt(lo) else ""
 
 
 def write_csv(t, path):

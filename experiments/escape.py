@@ -4,7 +4,7 @@ mean-field paper: fixed random attention, a feed-forward block linear in its tra
 parameters (random features W1 frozen, W2 trained), L2 regularization, and a start whose
 last layers are clustered; against the same start with every tensor trained.
 
-Runs the runs that have no record yet (through sweep.py's runner: one thread each, a run
+Runs the runs that have no record yet (through the sweep's local engine: one thread each, a run
 with a checkpoint is resumed, each finished run leaves results/escape/runs/NAME/ with its
 config.json, summary.json and CSV logs), then writes the report into results/escape/:
 layers.csv, last_layers.csv/.md, layers.png, heatmaps_*.png, summary.csv.
@@ -20,11 +20,14 @@ import warnings
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cli  # noqa: E402
-import stats  # noqa: E402
-from sweep import (ROOT, Sweep, UsageError, hms, parse_seeds, record_done, record_exists,  # noqa: E402
-                   report_unusable, snapshot_binary)
+import cli
+import stats
+from report import fmt
+from build import snapshot_binary
+from estimate import hms
+from local_engine import Sweep
+from plan import ROOT, UsageError, make_run, parse_seeds
+from records import record_done, record_exists, report_unusable
 
 # The clustered start (docs/RESULTS.md, claim 2 in the escape setting): ./simulate depth with these flags puts the last
 # layers of the untrained model in one cluster. The task is Fashion-MNIST, 16 tokens.
@@ -32,7 +35,7 @@ MODEL = ["--dataset", "fashion-mnist", "--d", "32", "--layers", "24", "--mlp", "
          "--value-mean", "1"]
 TRAINING = ["--optimizer", "adam", "--lr", "1e-3", "--warmup", "50", "--batch", "64",
             "--log-every", "25", "--probe-size", "128"]
-NOISE, LAYERS, MLP = 1.0, 24, 64
+NOISE, LAYERS = 1.0, 24
 # paper: attention and the MLP's first matrix fixed at random, embedding fixed too, so only
 # W2 (linear in the output) and the classifier learn; contrast: everything trained
 CELLS = {"rf": ["--freeze", "embed,pos,q,k,v,w1"], "all": []}
@@ -42,16 +45,14 @@ ONE_CLUSTER = 2.0         # n_clusters at or below this: (nearly) one cluster
 METRICS = ("mean_cos", "n_clusters", "stable_rank", "energy")   # energy only if logged
 
 
-def runs_of(seeds, steps):
+def escape_runs(seeds, steps):
     """Seed after seed (a partial experiment covers every cell), the paper's cell first."""
     runs = []
     for seed in seeds:
         for wd in WEIGHT_DECAYS:
             for cell, flags in CELLS.items():
-                runs.append({"name": "%s-wd%g-s%d" % (cell, wd, seed), "cell": cell, "wd": wd,
-                             "seed": seed, "noise": NOISE, "steps": steps, "layers": LAYERS,
-                             "mlp": MLP, "order": len(runs),
-                             "flags": MODEL + TRAINING + flags + ["--weight-decay", "%g" % wd]})
+                runs.append(make_run("%s-wd%g-s%d" % (cell, wd, seed), cell, NOISE, seed, steps,
+                                     MODEL + TRAINING + flags + ["--weight-decay", "%g" % wd], len(runs), wd=wd))
     return runs
 
 
@@ -152,10 +153,6 @@ def metrics_in_cols(iv):
     return [m for m in METRICS if m + "_init" in iv.columns]
 
 
-def fmt(x, f):
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f % x
-
-
 def write_md(t, summary, prof, path):
     cellname = {"rf": "paper: W2 + head trained", "all": "contrast: all trained"}
     f = {"mean_cos": "%.4f", "n_clusters": "%.2f", "stable_rank": "%.4f", "energy": "%.4f"}
@@ -165,10 +162,10 @@ def write_md(t, summary, prof, path):
         ff = f[r["metric"]]
         lines.append("| %s | %g | %s | %s | %d | %s [%s, %s] | %s [%s, %s] | %s [%s, %s] |" % (
             cellname.get(r["cell"], r["cell"]), r["wd"], r["where"], r["metric"], r["seeds"],
-            fmt(r["init"], ff), fmt(r["init_lo"], ff), fmt(r["init_hi"], ff),
-            fmt(r["trained"], ff), fmt(r["trained_lo"], ff), fmt(r["trained_hi"], ff),
-            fmt(r["diff"], "%+" + ff[1:]), fmt(r["diff_lo"], "%+" + ff[1:]),
-            fmt(r["diff_hi"], "%+" + ff[1:])))
+            fmt(r["init"], ff, "-"), fmt(r["init_lo"], ff, "-"), fmt(r["init_hi"], ff, "-"),
+            fmt(r["trained"], ff, "-"), fmt(r["trained_lo"], ff, "-"), fmt(r["trained_hi"], ff, "-"),
+            fmt(r["diff"], "%+" + ff[1:], "-"), fmt(r["diff_lo"], "%+" + ff[1:], "-"),
+            fmt(r["diff_hi"], "%+" + ff[1:], "-")))
     lines += ["", "| setting | weight decay | seeds | layer of the largest trained mean cos, per seed "
               "| its mean cos - last layer's [95%% CI] | (1 - mean cos) at layer L, trained / init, geometric mean [95%% CI] "
               "| first layer with n_clusters <= %g, init / trained, per seed |" % ONE_CLUSTER,
@@ -176,15 +173,15 @@ def write_md(t, summary, prof, path):
     for _, r in prof.iterrows():
         lines.append("| %s | %g | %d | %s | %s [%s, %s] | %s [%s, %s] | %s / %s |" % (
             cellname.get(r["cell"], r["cell"]), r["wd"], r["seeds"], r["peak_layers"],
-            fmt(r["drop"], "%.5f"), fmt(r["drop_lo"], "%.5f"), fmt(r["drop_hi"], "%.5f"),
-            fmt(r["ratio"], "%.2f"), fmt(r["ratio_lo"], "%.2f"), fmt(r["ratio_hi"], "%.2f"),
+            fmt(r["drop"], "%.5f", "-"), fmt(r["drop_lo"], "%.5f", "-"), fmt(r["drop_hi"], "%.5f", "-"),
+            fmt(r["ratio"], "%.2f", "-"), fmt(r["ratio_lo"], "%.2f", "-"), fmt(r["ratio_hi"], "%.2f", "-"),
             r["onset_init"], r["onset_trained"]))
     lines += ["", "| setting | weight decay | seeds | test acc. (%) mean [95% CI] | s per run |",
               "|---|---|---|---|---|"]
     for (cell, wd), g in summary.groupby(["cell", "wd"], sort=False):
         m, lo, hi, n = interval_row(g["test_acc"].to_numpy())
         lines.append("| %s | %g | %d | %.2f [%s, %s] | %.0f |" % (
-            cellname.get(cell, cell), wd, n, m, fmt(lo, "%.2f"), fmt(hi, "%.2f"),
+            cellname.get(cell, cell), wd, n, m, fmt(lo, "%.2f", "-"), fmt(hi, "%.2f", "-"),
             g["train_seconds"].mean()))
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -304,7 +301,7 @@ def parse_args(argv):
 def main(argv):
     try:
         args = parse_args(argv)
-        runs = runs_of(parse_seeds(args.seeds), args.steps)
+        runs = escape_runs(parse_seeds(args.seeds), args.steps)
     except UsageError as e:
         print("escape.py: %s" % e, file=sys.stderr)
         return 2

@@ -18,8 +18,8 @@ import subprocess
 import sys
 
 import cli
+from plan import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPTHS = (16, 64)
 # attention: (label, ./simulate flags, beta of the network); with Q = K = I and d 64 the
 # depth limit's beta is beta_net * sqrt(d) = 8 beta_net: 1, 4 and 8

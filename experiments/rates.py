@@ -26,9 +26,11 @@ import sys
 
 import numpy as np
 import pandas as pd
-import cli  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import cli
+from plan import ROOT
+from report import fmt
+
 RUNS = os.path.join(ROOT, "runs", "rates")
 OUT = os.path.join(ROOT, "results", "rates")
 
@@ -180,10 +182,6 @@ def noise_rows():
     return rows
 
 
-def fmt(x, digits=3):
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
 def write_tables(sa, noise, pair):
     lines = ["# Clustering rates: laws against ./simulate", "",
              "Made by `experiments/rates.py`; the design and the reading: docs/RATES.md.", "",
@@ -197,9 +195,9 @@ def write_tables(sa, noise, pair):
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sa:
         lines.append(f"| {r['d']} | {r['beta']:g} | {r['beta_net']:.4g} | {r['n']} | "
-                     f"{fmt(r['t_half'], 2)} | {r['share_half']:.2f} | {fmt(r['t_local'], 2)} | "
-                     f"{r['share_local']:.2f} | {fmt(r['rate'], 5)} +- {fmt(r['rate_se'], 5)} | 2 | "
-                     f"{r['law_map']:.5f} | {r['rel_map']:+.1e} | {fmt(r['z_map'], 1)} |")
+                     f"{fmt(r['t_half'], '%.2f', '-')} | {r['share_half']:.2f} | {fmt(r['t_local'], '%.2f', '-')} | "
+                     f"{r['share_local']:.2f} | {fmt(r['rate'], '%.5f', '-')} +- {fmt(r['rate_se'], '%.5f', '-')} | 2 | "
+                     f"{r['law_map']:.5f} | {r['rel_map']:+.1e} | {fmt(r['z_map'], '%.1f', '-')} |")
     lines += ["", f"## Noise near one cluster (cap start, 1 - cos about {NOISE_SPREAD ** 2:g}; "
               f"n {NOISE_N}, beta {NOISE_BETA:g}, horizon T {NOISE_T:g}, h {NOISE_H})", "",
               "Rates of decay per unit limit time (positive: contracting). typical: mean over draws "

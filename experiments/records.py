@@ -11,6 +11,8 @@ import csv
 import json
 import math
 import os
+import shutil
+import tempfile
 
 # the small files of a run that make its record (everything but checkpoints and PNGs)
 RECORD_FILES = ("config.json", "summary.json", "eval.csv", "train.csv", "clusters.csv")
@@ -138,3 +140,53 @@ def stray_temporaries(out):
     d = os.path.join(out, "runs")
     names = os.listdir(d) if os.path.isdir(d) else []
     return sorted(n for n in names if ".tmp" in n)
+
+
+def finished(run_dir):
+    try:
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            return json.load(f).get("status") == "finished"
+    except (OSError, ValueError):
+        return False
+
+
+def save_record(out, work, run, where=None):
+    """Copy the run's small files into OUT/runs/NAME atomically (a temporary folder of a
+    name no other process uses, renamed), so a record is either whole or absent; with
+    `where`, an origin.json saying where it ran. A record that appeared meanwhile (another
+    sweep's, records unpacked from another machine) is kept: returns False then."""
+    src = os.path.join(work, run["name"])
+    dst = os.path.join(out, "runs", run["name"])
+    if os.path.exists(dst):
+        return False
+    tmp = tempfile.mkdtemp(prefix=run["name"] + ".tmp-%d-" % os.getpid(), dir=os.path.join(out, "runs"))
+    try:
+        for f in RECORD_FILES:
+            shutil.copyfile(os.path.join(src, f), os.path.join(tmp, f))
+        if where:
+            with open(os.path.join(tmp, "origin.json"), "w") as f:
+                json.dump(where, f, indent=2)
+                f.write("\n")
+        os.rename(tmp, dst)
+    except OSError:   # made by someone else between the check and the rename, or a failed copy
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.exists(dst):
+            raise
+        return False
+    return True
+
+
+def report_unusable(out, runs):
+    """One line per record that is not counted (not this plan's run, incomplete, truncated,
+    numbers not finite) and per stray temporary folder; the number of records not counted.
+    Neither is run over nor deleted: a person decides what they are."""
+    bad = 0
+    for r in runs:
+        problem = record_exists(out, r) and record_problem(out, r)
+        if problem:
+            print("sweep: record %s is not counted: %s (move it away to run it again)" % (r["name"], problem))
+            bad += 1
+    for name in stray_temporaries(out):
+        print("sweep: %s in %s is the temporary folder of a save that was cut off: skipped "
+              "(delete it)" % (name, os.path.join(out, "runs")))
+    return bad

@@ -25,11 +25,11 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cli  # noqa: E402
-from records import read_json, settings_problem  # noqa: E402
-from sweep import (ROOT, UsageError, load_plan, numerics_fingerprint, origin, runs_of,  # noqa: E402
-                   seeds_of_names, snapshot_binary, train_args)
+import cli
+from records import read_json, settings_problem
+from build import numerics_fingerprint, origin, snapshot_binary
+from local_engine import train_args
+from plan import ROOT, UsageError, load_plan, runs_of, seeds_of_names
 
 COLUMNS = ["name", "recorded_commit", "recorded_core", "commit", "blas_core", "numerics_fingerprint",
            "machine", "identical", "first_difference", "test_acc_recorded", "test_acc_now"]

@@ -13,6 +13,9 @@ import subprocess
 import sys
 import time
 
+from plan import ROOT
+from records import record_done
+
 
 def options(args, plan_path, n):
     """sbatch's options for an array of n tasks: passed as arguments, never as script text."""
@@ -76,3 +79,28 @@ def wait(job, count_done, say, poll=2.0):
         if r.returncode != 0:
             return
         time.sleep(poll)
+
+
+def run_slurm(args, plan, runs, todo, binary):
+    """Submit the missing runs as one job array; with --wait, follow it to its end."""
+    d = os.path.join(args.work, "slurm")
+    os.makedirs(d, exist_ok=True)
+    os.makedirs(os.path.join(args.work, "logs"), exist_ok=True)
+    path = os.path.join(d, "sweep-%s.sbatch" % time.strftime("%Y%m%d-%H%M%S"))
+    with open(path, "w") as f:
+        f.write(script(args, plan["path"], [r["name"] for r in todo], binary, ROOT))
+    job = submit(options(args, plan["path"], len(todo)), path)
+    print("slurm: submitted job %s: %d tasks (%s); task output in %s" % (job, len(todo), path, d), flush=True)
+    if not args.wait:
+        print("slurm: follow it with squeue -j %s; rerun this command to resubmit what is missing "
+              "(add --wait to follow it and write the report)" % job)
+        return 0
+
+    def count():
+        return "%d of %d runs recorded" % (sum(record_done(args.out, r) for r in runs), len(runs))
+    wait(job, count, lambda t: print(t, flush=True))
+    missing = [r["name"] for r in todo if not record_done(args.out, r)]
+    if missing:
+        print("slurm: %d runs of the array left no record (see %s): %s" % (len(missing), d, " ".join(missing)))
+        return 1
+    return 0

@@ -56,7 +56,7 @@ def write_record(out, run, trained_cos, energy):
 class Report(unittest.TestCase):
     def make(self, energy):
         out = temp_dir(self)
-        runs = escape.runs_of([1, 2, 3], 10)
+        runs = escape.escape_runs([1, 2, 3], 10)
         for r in runs:
             # paper's setting, no weight decay: 0.90, 0.92, 0.94 over seeds; others stay
             cos = 0.88 + 0.02 * r["seed"] if (r["cell"], r["wd"]) == ("rf", 0.0) else 0.999

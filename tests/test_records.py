@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.join(ROOT, "experiments"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import analyze  # noqa: E402
 import reproduce  # noqa: E402
-import sweep  # noqa: E402
+from plan import load_plan, runs_of  # noqa: E402
+import records  # noqa: E402
 from test_sweep import sweep_cmd, write_record  # noqa: E402
 
 
@@ -87,13 +88,13 @@ class Plans(Case):
 
 class Identity(Case):
     def run_of(self, plan, name):
-        return [r for r in sweep.runs_of(plan, plan["seeds"]) if r["name"] == name][0]
+        return [r for r in runs_of(plan, plan["seeds"]) if r["name"] == name][0]
 
     def test_record_of_another_plan_is_not_counted(self):
         # a record named L2-ns1-s1 made by a 12-update plan is not the run of a 300-update plan
         # of the same names: reported, naming the field, and not counted; the same record
         # counts for the plan it was made by
-        plan12 = sweep.load_plan("tiny")
+        plan12 = load_plan("tiny")
         write_record(os.path.join(self.out, "runs", "L2-ns1-s1"), False, self.run_of(plan12, "L2-ns1-s1"))
         p = self.plan_file(tiny_plan(steps=300))
         r = sweep_cmd("--plan", p, "--dry-run", "--out", self.out, "--work", self.work)
@@ -130,23 +131,23 @@ class Saves(Case):
     def test_saves_never_share_a_temporary_folder(self):
         # another sweep's save of the same run is under way in its temporary folder: this
         # save must neither delete nor fill it, and ends whole or not at all
-        plan = sweep.load_plan("tiny")
-        run = sweep.runs_of(plan, [1])[0]
+        plan = load_plan("tiny")
+        run = runs_of(plan, [1])[0]
         write_record(os.path.join(self.work, run["name"]), False, run)
         other = os.path.join(self.out, "runs", run["name"] + ".tmp")
         os.makedirs(other)
         with open(os.path.join(other, "config.json"), "w") as f:
             f.write("{}")
-        self.assertTrue(sweep.save_record(self.out, self.work, run))
+        self.assertTrue(records.save_record(self.out, self.work, run))
         self.assertEqual(os.listdir(other), ["config.json"])
         self.assertEqual(sorted(os.listdir(os.path.join(self.out, "runs", run["name"]))),
-                         sorted(sweep.RECORD_FILES))
+                         sorted(records.RECORD_FILES))
 
     def test_partial_record_and_stray_temporary_are_reported_not_fatal(self):
         # a record committed with only config.json and origin.json, and a stray temporary
         # folder: every later sweep goes on, says what they are, and counts neither
-        plan = sweep.load_plan("tiny")
-        runs = sweep.runs_of(plan, [1])
+        plan = load_plan("tiny")
+        runs = runs_of(plan, [1])
         partial = os.path.join(self.out, "runs", runs[0]["name"])
         write_record(os.path.join(self.out, "runs", runs[1]["name"]), False, runs[1])
         os.makedirs(partial)
@@ -165,8 +166,8 @@ class Saves(Case):
 
 class Results(Case):
     def test_truncated_or_non_finite_record_left_out(self):
-        plan = sweep.load_plan("tiny")
-        runs = {r["name"]: r for r in sweep.runs_of(plan, [1])}
+        plan = load_plan("tiny")
+        runs = {r["name"]: r for r in runs_of(plan, [1])}
         good, cut, nan = runs["L2-ns1-s1"], runs["L2-ns0-s1"], runs["L3-ns1-s1"]
         for r in (good, cut, nan):
             write_record(os.path.join(self.out, "runs", r["name"]), False, r)
@@ -183,8 +184,8 @@ class Results(Case):
 
     def test_reproduce_compares_rows_both_ways(self):
         # a record cut short holds a subset of the new run's rows: it is not identical
-        plan = sweep.load_plan("tiny")
-        run = sweep.runs_of(plan, [1])[0]
+        plan = load_plan("tiny")
+        run = runs_of(plan, [1])[0]
         rec, now = os.path.join(self.dir, "rec"), os.path.join(self.dir, "now")
         write_record(rec, False, run)
         write_record(now, False, run)

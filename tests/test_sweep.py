@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.join(ROOT, "experiments"))
 import analyze  # noqa: E402
 import records  # noqa: E402
 import stats  # noqa: E402
-import sweep  # noqa: E402
+import local_engine  # noqa: E402
+from plan import UsageError, load_plan, runs_of  # noqa: E402
 
 PY = sys.executable
 
@@ -103,8 +104,8 @@ def write_record(d, columns_reversed, run):
 
 class Analyze(unittest.TestCase):
     def test_columns_found_by_name(self):
-        plan = sweep.load_plan("tiny")
-        run = [r for r in sweep.runs_of(plan, [1]) if r["name"] == "L2-ns1-s1"][0]
+        plan = load_plan("tiny")
+        run = [r for r in runs_of(plan, [1]) if r["name"] == "L2-ns1-s1"][0]
         run["steps"] = 8
         got = []
         for rev in (False, True):
@@ -146,6 +147,22 @@ class Analyze(unittest.TestCase):
         self.assertAlmostEqual(g["ci_hi"][1] - g["ci_lo"][1], 2 * half)
         self.assertIn("| C | 0 |  |  | -10.00  (1, at 4) | -3.50 [-22.56, +15.56] (2, at 8) |", analyze.gap_lines(g))
 
+    def test_paired_legacy_rebuilds_the_first_sweeps_table(self):
+        # the committed results/full/paired.{csv,md} come from its summary.csv alone
+        d = tempfile.mkdtemp()
+        shutil.copyfile(os.path.join(ROOT, "results", "full", "summary.csv"), os.path.join(d, "summary.csv"))
+        r = subprocess.run([PY, os.path.join(ROOT, "experiments", "analyze.py"), "--paired-legacy",
+                            os.path.join(d, "summary.csv")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for f in ("paired.csv", "paired.md"):
+            with open(os.path.join(d, f)) as a, open(os.path.join(ROOT, "results", "full", f)) as b:
+                self.assertEqual(a.read(), b.read(), f)
+        r = subprocess.run([PY, os.path.join(ROOT, "experiments", "analyze.py"), "--paired-legacy",
+                            os.path.join(d, "none.csv")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        shutil.rmtree(d)
+
     def test_missing_column_is_an_error(self):
         d = tempfile.mkdtemp()
         p = os.path.join(d, "eval.csv")
@@ -164,12 +181,12 @@ class Sweep(unittest.TestCase):
         shutil.rmtree(self.dir)
 
     def test_order_puts_the_contrast_first(self):
-        runs = sweep.runs_of(sweep.load_plan("tiny"), [1, 2, 3])
+        runs = runs_of(load_plan("tiny"), [1, 2, 3])
         names = [r["name"] for r in runs]
         self.assertEqual(names[:4], ["L2-ns1-s1", "L2-ns0-s1", "L3-ns1-s1", "L3-ns0-s1"])
         self.assertEqual(names[-3:], ["L3-ns0.5-s1", "L3-ns0.5-s2", "L3-ns0.5-s3"])
         self.assertEqual(len(names), 15)
-        self.assertEqual(len(sweep.runs_of(sweep.load_plan("map"), range(1, 11))), 160)
+        self.assertEqual(len(runs_of(load_plan("map"), range(1, 11))), 160)
 
     def write_plan(self, cells, seeds=(1, 2, 3)):
         path = os.path.join(self.dir, "p.json")
@@ -181,9 +198,9 @@ class Sweep(unittest.TestCase):
         # a cell of extra arms (noise 0 only) on its own seeds, its reference in its group's cell
         path = self.write_plan([{"name": "A", "noise": [0, 1], "seeds": [1, 2]},
                                 {"name": "B", "group": "A", "flags": ["--value-mean", "1"], "noise": [0], "seeds": [2]}])
-        names = sorted(r["name"] for r in sweep.runs_of(sweep.load_plan(path), [1, 2, 3]))
+        names = sorted(r["name"] for r in runs_of(load_plan(path), [1, 2, 3]))
         self.assertEqual(names, ["A-ns0-s1", "A-ns0-s2", "A-ns1-s1", "A-ns1-s2", "B-ns0-s2"])
-        self.assertEqual([r["name"] for r in sweep.runs_of(sweep.load_plan(path), [2]) if r["cell"] == "B"], ["B-ns0-s2"])
+        self.assertEqual([r["name"] for r in runs_of(load_plan(path), [2]) if r["cell"] == "B"], ["B-ns0-s2"])
 
     def test_plans_without_a_reference_are_refused(self):
         bad = (([{"name": "A", "noise": [0]}], "lacks the reference noise"),
@@ -193,8 +210,8 @@ class Sweep(unittest.TestCase):
                 "seeds its group's cell A does not"),
                ([{"name": "A", "noise": [1], "seeds": [7]}], "among the plan's"))
         for cells, message in bad:
-            with self.assertRaisesRegex(sweep.UsageError, message):
-                sweep.load_plan(self.write_plan(cells))
+            with self.assertRaisesRegex(UsageError, message):
+                load_plan(self.write_plan(cells))
 
     def test_cells_option(self):
         path = self.write_plan([{"name": "A", "noise": [0, 1]}, {"name": "B", "noise": [1]}])
@@ -227,8 +244,8 @@ class Sweep(unittest.TestCase):
             partial = f.read()
         self.assertIn("\nL2,0,1,", partial)      # seed 1 of the contrast of L2 and L3
         self.assertIn("\nL3,0.5,0,", partial)    # none yet
-        run = [x for x in sweep.runs_of(sweep.load_plan("tiny"), [1, 2, 3]) if x["name"] == "L3-ns1-s2"][0]
-        stop = subprocess.run([os.path.join(ROOT, "train")] + sweep.train_args(run) +
+        run = [x for x in runs_of(load_plan("tiny"), [1, 2, 3]) if x["name"] == "L3-ns1-s2"][0]
+        stop = subprocess.run([os.path.join(ROOT, "train")] + local_engine.train_args(run) +
                               ["--stop-after", "3", "--run-dir", os.path.join(b + "w", run["name"])],
                               cwd=ROOT, capture_output=True, text=True)
         self.assertEqual(stop.returncode, 0, stop.stderr)
@@ -258,7 +275,7 @@ class Sweep(unittest.TestCase):
         import signal
         import time
         plan = os.path.join(self.dir, "slow.json")
-        p = sweep.load_plan("tiny")
+        p = load_plan("tiny")
         p["steps"] = 4000
         p["cells"] = [p["cells"][0]]
         p["seeds"] = [1]
@@ -294,7 +311,7 @@ class Sweep(unittest.TestCase):
         # runs start only if their cell's estimate fits into the time left, and at the limit
         # the running ones save a checkpoint and stop; the next invocation resumes them
         plan = os.path.join(self.dir, "slow.json")
-        p = sweep.load_plan("tiny")
+        p = load_plan("tiny")
         p["steps"] = 400000     # minutes: far beyond the limit
         p["cells"] = [p["cells"][0]]
         p["seeds"] = [1, 2]
@@ -309,7 +326,7 @@ class Sweep(unittest.TestCase):
         self.assertNotIn("started ", r.stdout)
         # a record of the cell that says 0.1 us an update: now a run fits, and is stopped
         write_record(os.path.join(out, "runs", "L2-ns1-s2"), False,
-                     [r for r in sweep.runs_of(sweep.load_plan(plan), [2]) if r["name"] == "L2-ns1-s2"][0])
+                     [r for r in runs_of(load_plan(plan), [2]) if r["name"] == "L2-ns1-s2"][0])
         with open(os.path.join(out, "runs", "L2-ns1-s2", "summary.json"), "w") as f:
             json.dump({"status": "finished", "ms_per_step": 1e-4}, f)
         t0 = time.time()
@@ -333,20 +350,20 @@ class Sweep(unittest.TestCase):
         # runs, and a run it finished anyway does not overwrite (or crash on) the record
         import argparse
         out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
-        runs = sweep.runs_of(sweep.load_plan("tiny"), [1])
+        runs = runs_of(load_plan("tiny"), [1])
         first, second = runs[0], runs[1]
         for r in (first, second):
             write_record(os.path.join(work, r["name"]), False, r)
             with open(os.path.join(work, r["name"], "summary.json"), "w") as f:
                 f.write('{"status": "finished", "made": "here"}')
         write_record(os.path.join(out, "runs", first["name"]), False, first)   # "elsewhere"
-        self.assertFalse(sweep.save_record(out, work, first))
+        self.assertFalse(records.save_record(out, work, first))
         with open(os.path.join(out, "runs", first["name"], "summary.json")) as f:
             self.assertNotIn("here", f.read())
         self.assertEqual([n for n in os.listdir(os.path.join(out, "runs")) if ".tmp" in n], [])
-        self.assertTrue(sweep.save_record(out, work, second))
+        self.assertTrue(records.save_record(out, work, second))
         args = argparse.Namespace(out=out, work=work, jobs=1, slowdown=1.0)
-        s = sweep.Sweep(args, sweep.load_plan("tiny"), runs)
+        s = local_engine.Sweep(args, load_plan("tiny"), runs)
         queue = [first, second, runs[2]]
         self.assertEqual(s.next_run(queue, None)["name"], runs[2]["name"])
         self.assertEqual(queue, [])
@@ -429,10 +446,10 @@ class Reproduce(unittest.TestCase):
         conf["git_commit"] = "0000000"
         with open(os.path.join(rec, "config.json"), "w") as f:
             json.dump(conf, f)
-        plan = sweep.load_plan("tiny")
+        plan = load_plan("tiny")
 
         def one_build():
-            summary, _ = analyze.load_records(self.out, sweep.runs_of(plan, [1]))
+            summary, _ = analyze.load_records(self.out, runs_of(plan, [1]))
             m = analyze.cell_map(summary, plan)
             return int(m[(m["cell"] == "L2") & (m["noise"] == 0)]["one_build"].iloc[0])
         self.assertEqual(one_build(), 0)
