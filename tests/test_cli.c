@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "config.h"
 #include "proc.h"
 
 static char out[1 << 16];
@@ -83,6 +84,31 @@ static void test_cli_bad_flags_and_values(void) {
           "no run directory is created for bad input");
 }
 
+/* Every rule between flags is config_parse's (src/trainer/config.c): each answers there,
+   in-process, with the line ./train prints; and ./train refuses them before it reads any
+   data (a missing dataset would be exit 1). */
+static void test_cli_flag_rules_in_config(void) {
+    const char *cases[][5] = {
+        {"--resume", NULL, NULL, NULL, "--resume needs --name or --run-dir"},
+        {"--resume", "--force", "--name", "x", "--resume and --force exclude each other"},
+        {"--resume", "--name", "x", "--lr=1", "--lr cannot be changed with --resume"},
+        {"--steps", "10", "--epochs", "1", "give --steps or --epochs, not both"},
+        {"--dataset", "folder", NULL, NULL, "--dataset folder needs --data-dir"},
+        {"--heads", "3", NULL, NULL, "--heads 3 does not divide --d 64"},
+        {"--value-mean", "1", "--value-drift", "1", "say the same thing in two units"},
+        {"--freeze", "q,q", NULL, NULL, "--freeze: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[6] = {"train"}, err[512] = "";
+        int argc = 1;
+        for (int k = 0; k < 4 && cases[i][k]; k++) argv[argc++] = (char *)cases[i][k];
+        static Config c;
+        int rc = config_parse(&c, argc, argv, err, sizeof err);
+        CHECK(rc == CONFIG_ERROR && strstr(err, cases[i][4]), "case %zu: %d '%s'", i, rc, err);
+    }
+    expect_usage_error("--heads 3 --data-dir /nonexistent/fmnist", "--heads 3 does not divide --d 64");
+}
+
 static void test_cli_missing_dataset(void) {
     int rc = run_cmd("./train --data-dir /nonexistent/fmnist --run-dir /tmp/train-test-never-created",
                      out, sizeof out);
@@ -143,6 +169,7 @@ SUITE(cli_tests) = {
     {"cli_help_lists_every_flag", test_cli_help_lists_every_flag},
     {"cli_help_is_correct", test_cli_help_is_correct},
     {"cli_bad_flags_and_values", test_cli_bad_flags_and_values},
+    {"cli_flag_rules_in_config", test_cli_flag_rules_in_config},
     {"cli_missing_dataset", test_cli_missing_dataset},
     {"cli_no_clobbering", test_cli_no_clobbering},
     {"cli_resume_errors", test_cli_resume_errors},
