@@ -38,6 +38,9 @@ enum { CONFIG_OK = 0, CONFIG_HELP = 1, CONFIG_ERROR = 2 };   /* as OPTIONS_OK/HE
    On error writes one line to err (exit status 2). Records in c->given which flags the
    user set. */
 int config_parse(Config *c, int argc, char **argv, char *err, size_t errlen);
+/* --eval-every and --cluster-every when not given (0 after config_parse; --resume reads
+   them from config.json): total_steps / 4 and / 16, rounded, at least 1. */
+void config_resolve_intervals(Config *c, long total_steps);
 /* Was this flag (e.g. "steps") given on the command line of the last config_parse? */
 int config_given(const Config *c, const char *flag);
 void config_help(FILE *out);

@@ -74,11 +74,15 @@ static int unknown_flag(const Option *opts, int n, const char *flag, char *err, 
     return OPTIONS_ERROR;
 }
 
+/* An empty default of a number leaves the field 0: the command computes the value when the
+   flag is not given (its help says how). */
 static void set_defaults(const Option *opts, int n, void *dst) {
     char err[256];
-    for (int i = 0; i < n; i++)
-        if (opts[i].def && set_value(dst, &opts[i], opts[i].def, err, sizeof err) != 0)
+    for (int i = 0; i < n; i++) {
+        if (!opts[i].def || (!*opts[i].def && opts[i].type != T_STRING)) continue;
+        if (set_value(dst, &opts[i], opts[i].def, err, sizeof err) != 0)
             fprintf(stderr, "bad default: %s\n", err);   /* a bug in the caller's table */
+    }
 }
 
 int options_parse(const Option *opts, int n, void *dst, unsigned char *given, int argc,

@@ -41,9 +41,9 @@ static const Option OPTIONS[] = {
     {"steps", "4000", "number of updates (give --steps or --epochs, not both)", T_LONG, F(steps), 1, 1e12, NULL, 1, 1},
     {"epochs", "0", "train for this many passes over the training set (0 = use --steps)", T_DOUBLE, F(epochs), 0, 1e6, NULL, 1, 1},
     /* logging */
-    {"eval-every", "1000", "evaluate on the test split every N updates (and at the end)", T_LONG, F(eval_every), 1, 1e12, NULL, 1, 1},
+    {"eval-every", "", "evaluate on the test split (and save a checkpoint) every N updates, and at the end [default: the run's updates / 4, rounded: 1000 at 4000]", T_LONG, F(eval_every), 1, 1e12, NULL, 1, 1},
     {"log-every", "50", "write a train.csv row every N updates", T_LONG, F(log_every), 1, 1e12, NULL, 1, 1},
-    {"cluster-every", "250", "clustering metrics on the probe batch every N updates (and at 0)", T_LONG, F(cluster_every), 1, 1e12, NULL, 1, 1},
+    {"cluster-every", "", "clustering metrics on the probe batch every N updates, at 0 and at the end [default: the run's updates / 16, rounded: 250 at 4000]", T_LONG, F(cluster_every), 1, 1e12, NULL, 1, 1},
     {"probe-size", "128", "examples in the fixed probe batch (first of the test split)", T_INT, F(probe_size), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
     /* run */
@@ -116,6 +116,18 @@ int config_parse(Config *c, int argc, char **argv, char *err, size_t errlen) {
     /* with --resume the saved settings are checked once read (config_read_json) */
     if (rc == CONFIG_OK && !c->resume) rc = check_settings(c, 0, err, errlen);
     return rc == CONFIG_OK ? check_command_line(c, err, errlen) : rc;
+}
+
+/* Every N updates, N = total / parts rounded (at least 1): 1000 and 250 at 4000 updates,
+   the fixed values these flags had, so that runs at the default length are as before. */
+static long every(long total, int parts) {
+    long n = lround((double)total / parts);
+    return n > 0 ? n : 1;
+}
+
+void config_resolve_intervals(Config *c, long total_steps) {
+    if (c->eval_every == 0) c->eval_every = every(total_steps, 4);
+    if (c->cluster_every == 0) c->cluster_every = every(total_steps, 16);
 }
 
 unsigned config_freeze_mask(const Config *c) {

@@ -503,6 +503,7 @@ int main(int argc, char **argv) {
     alloc_batch(&T);
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
+    config_resolve_intervals(c, T.total_steps);
 
     if (!c->resume && (rc = rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err)) != 0)
         return rc == RUNDIR_EXISTS ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
