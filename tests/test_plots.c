@@ -292,6 +292,30 @@ static void test_plots_titles_and_fixed_scales(void) {
     CHECK(!file_exists(path), "config.json's text ran a command");
 }
 
+/* One unit for accuracy: the CSV files and summary.json hold fractions, what a person
+   reads is percent: curves.png's axis (the fraction times 100) and ./train's lines. */
+static void test_plots_accuracy_in_percent(void) {
+    char root[256], dir[300], cmd[1400], path[400], want[64];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, "./train --dataset repeat --d 8 --layers 2 --steps 4 --train-size 200 "
+             "--test-size 50 --batch 16 --threads 1 --probe-size 8 --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "train: %s", out);
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    char *csv = slurp(path), *last = csv ? strrchr(csv, ',') : NULL;
+    double acc = last ? atof(last + 1) : -1;
+    CHECK(acc >= 0 && acc <= 1, "eval.csv holds a fraction: %s", csv ? csv : "");
+    free(csv);
+    snprintf(want, sizeof want, "(test accuracy %.2f%%)\n", 100 * acc);
+    CHECK(strstr(out, want), "'%s' in: %s", want, out);
+    snprintf(want, sizeof want, "test accuracy %.2f%%\n", 100 * acc);
+    CHECK(strstr(out, "eval at step 4: test loss ") && strstr(out, want), "eval line: %s", out);
+    char *script = plot_scripts(root, dir);
+    CHECK(script && strstr(script, "set ylabel 'accuracy (%)'") && strstr(script, "'eval.csv' using 1:($3*100)") &&
+          strstr(script, "'train.csv' using 1:($4*100)"), "curves.png in percent: %s", script ? script : "");
+    free(script);
+}
+
 /* tools/plot_depth_compare.sh: paths and labels with quotes run nothing. */
 static void test_plots_depth_compare_tool(void) {
     char root[256], run[1024], pngpath[1200], bin[1024], tool[1024], path[1200];
@@ -321,6 +345,7 @@ SUITE(plots_tests) = {
     {"plots_full_disk_leaves_no_truncated_png", test_plots_full_disk_leaves_no_truncated_png},
     {"plots_clusters_png", test_plots_clusters_png},
     {"plots_titles_and_fixed_scales", test_plots_titles_and_fixed_scales},
+    {"plots_accuracy_in_percent", test_plots_accuracy_in_percent},
     {"plots_depth_compare_tool", test_plots_depth_compare_tool},
     END_SUITE,
 };

@@ -253,7 +253,7 @@ static int data_rows(const char *dir, const char *name) {
     return lines > 0 ? lines - 1 : 0;
 }
 
-/* curves.png: loss and accuracy; a file with no rows yet (no evaluation before a stop)
+/* curves.png: loss and accuracy (percent: the CSV files hold fractions); a file with no rows yet (no evaluation before a stop)
    is left out, since gnuplot refuses to plot nothing. */
 static int curves_plot(const char *dir, char *err, size_t errlen) {
     int has_train = data_rows(dir, "train.csv") > 0, has_eval = data_rows(dir, "eval.csv") > 0;
@@ -270,13 +270,13 @@ static int curves_plot(const char *dir, char *err, size_t errlen) {
              "set multiplot layout 1,2 title %s\n"
              "set xlabel 'update'; set ylabel 'loss'; set key top right; set grid\n"
              "plot %s%s%s\n"
-             "set ylabel 'accuracy'; set key bottom right\n"
+             "set ylabel 'accuracy (%%)'; set key bottom right\n"
              "plot %s%s%s\n"
              "unset multiplot\n", title,
              has_train ? "'train.csv' using 1:3 every ::1 with lines title 'training loss (its batch)'" : "",
              sep, has_eval ? "'eval.csv' using 1:2 every ::1 with linespoints title 'test loss'" : "",
-             has_train ? "'train.csv' using 1:4 every ::1 with lines title 'training accuracy (its batch)'" : "",
-             sep, has_eval ? "'eval.csv' using 1:3 every ::1 with linespoints title 'test accuracy'" : "");
+             has_train ? "'train.csv' using 1:($4*100) every ::1 with lines title 'training accuracy (its batch)'" : "",
+             sep, has_eval ? "'eval.csv' using 1:($3*100) every ::1 with linespoints title 'test accuracy'" : "");
     return plot_run(dir, "curves.png", script, err, errlen);
 }
 

@@ -279,7 +279,7 @@ static int eval_and_log(Trainer *T, long step, double *loss, double *acc, char *
     fprintf(T->eval_csv, "%ld,%.6f,%.6f\n", step, *loss, *acc);
     if (rundir_flush_csv(T->eval_csv, T->dir, "eval.csv", err, errlen) != 0) return -1;
     if (isatty(STDERR_FILENO)) fputc('\n', stderr);
-    fprintf(stderr, "eval at step %ld: test loss %.4f, test accuracy %.4f\n", step, *loss, *acc);
+    fprintf(stderr, "eval at step %ld: test loss %.4f, test accuracy %.2f%%\n", step, *loss, 100 * *acc);
     return 0;
 }
 
@@ -388,7 +388,7 @@ static int run(Trainer *T, long start) {
         fputc('\n', stderr);
     }
     else
-        fprintf(stderr, "done: %s (test accuracy %.4f)\n", T->dir, acc);
+        fprintf(stderr, "done: %s (test accuracy %.2f%%)\n", T->dir, 100 * acc);
     return stop_requested ? EXIT_INTERRUPTED : 0;
 #undef FAIL
 }
@@ -416,7 +416,7 @@ static int finish_summary(Trainer *T, long step) {
     if (write_summary(T, &e, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
     fprintf(stderr, "done: %s (finished earlier; its summary was missing and is written now; "
-            "test accuracy %.4f)\n", T->dir, e.test_acc);
+            "test accuracy %.2f%%)\n", T->dir, 100 * e.test_acc);
     return 0;
 }
 
