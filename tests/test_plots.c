@@ -35,18 +35,25 @@ static int is_png(const char *dir, const char *name) {
     return png_width(path) > 0;
 }
 
-/* ./train, small and quick, in directory cwd, with --name name; returns the exit status. */
-static int train_named(const char *cwd, const char *name, const char *extra) {
+/* ./train, small and quick, in directory cwd, with --name name and the flags of the
+   NULL-ended list extra (may be NULL); returns the exit status. */
+static int train_with(const char *cwd, const char *name, const char *const *extra) {
     char bin[1024];
     repo_path(bin, sizeof bin, "train");
-    char *argv[40] = {bin, "--dataset", "repeat", "--d", "8", "--layers", "2", "--steps", "6",
+    char *argv[48] = {bin, "--dataset", "repeat", "--d", "8", "--layers", "2", "--steps", "6",
                       "--train-size", "200", "--test-size", "50", "--batch", "16", "--threads", "1",
                       "--probe-size", "8", "--cluster-every", "2", "--eval-every", "3",
                       "--name", (char *)name};
     int n = 25;
-    if (extra) argv[n++] = (char *)extra;
+    for (; extra && *extra && n < 47; extra++) argv[n++] = (char *)*extra;
     argv[n] = NULL;
     return run_argv(cwd, argv, out, sizeof out);
+}
+
+/* The same with at most one extra flag. */
+static int train_named(const char *cwd, const char *name, const char *extra) {
+    const char *list[] = {extra, NULL};
+    return train_with(cwd, name, list);
 }
 
 static void test_plot_quote(void) {
@@ -261,13 +268,11 @@ static int replace_in_file(const char *path, const char *from, const char *to) {
    clusters [1, n], stable rank [1, min(n, d)]. The settings come from config.json as
    numbers formatted by the code: text put into config.json never reaches gnuplot. */
 static void test_plots_titles_and_fixed_scales(void) {
-    char root[256], dir[300], cmd[1400], path[400], err[2048];
+    char root[256], dir[300], path[400], err[2048];
+    const char *settings[] = {"--noise-scale=0", "--value-mean=1", "--seed=5", "--qk=identity", NULL};
     make_temp_dir(root, sizeof root);
-    snprintf(dir, sizeof dir, "%s/run", root);
-    snprintf(cmd, sizeof cmd, "./train --dataset repeat --d 8 --layers 2 --steps 4 --train-size 200 "
-             "--test-size 50 --batch 16 --threads 1 --probe-size 8 --noise-scale 0 --value-mean 1 "
-             "--seed 5 --qk identity --run-dir %s", dir);
-    CHECK(run_cmd(cmd, out, sizeof out) == 0, "train: %s", out);
+    snprintf(dir, sizeof dir, "%s/runs/run", root);
+    CHECK(train_with(root, "run", settings) == 0, "train: %s", out);
     char *script = plot_scripts(root, dir);
     CHECK(script, "the fake gnuplot got the scripts");
     if (!script) return;
@@ -295,12 +300,10 @@ static void test_plots_titles_and_fixed_scales(void) {
 /* One unit for accuracy: the CSV files and summary.json hold fractions, what a person
    reads is percent: curves.png's axis (the fraction times 100) and ./train's lines. */
 static void test_plots_accuracy_in_percent(void) {
-    char root[256], dir[300], cmd[1400], path[400], want[64];
+    char root[256], dir[300], path[400], want[64];
     make_temp_dir(root, sizeof root);
-    snprintf(dir, sizeof dir, "%s/run", root);
-    snprintf(cmd, sizeof cmd, "./train --dataset repeat --d 8 --layers 2 --steps 4 --train-size 200 "
-             "--test-size 50 --batch 16 --threads 1 --probe-size 8 --run-dir %s", dir);
-    CHECK(run_cmd(cmd, out, sizeof out) == 0, "train: %s", out);
+    snprintf(dir, sizeof dir, "%s/runs/run", root);
+    CHECK(train_named(root, "run", NULL) == 0, "train: %s", out);
     snprintf(path, sizeof path, "%s/eval.csv", dir);
     char *csv = slurp(path), *last = csv ? strrchr(csv, ',') : NULL;
     double acc = last ? atof(last + 1) : -1;
@@ -309,7 +312,7 @@ static void test_plots_accuracy_in_percent(void) {
     snprintf(want, sizeof want, "(test accuracy %.2f%%)\n", 100 * acc);
     CHECK(strstr(out, want), "'%s' in: %s", want, out);
     snprintf(want, sizeof want, "test accuracy %.2f%%\n", 100 * acc);
-    CHECK(strstr(out, "eval at step 4: test loss ") && strstr(out, want), "eval line: %s", out);
+    CHECK(strstr(out, "eval at step 6: test loss ") && strstr(out, want), "eval line: %s", out);
     char *script = plot_scripts(root, dir);
     CHECK(script && strstr(script, "set ylabel 'accuracy (%)'") && strstr(script, "'eval.csv' using 1:($3*100)") &&
           strstr(script, "'train.csv' using 1:($4*100)"), "curves.png in percent: %s", script ? script : "");
