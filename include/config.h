@@ -32,17 +32,24 @@ typedef struct {
 
 enum { CONFIG_OK = 0, CONFIG_HELP = 1, CONFIG_ERROR = 2 };   /* as OPTIONS_OK/HELP/ERROR */
 
-/* Fills defaults, then applies argv. On error writes one line to err. Records in
-   c->given which flags the user set. */
+/* Fills defaults, then applies argv and checks the flags: each value in its range, and
+   every rule between flags (--resume and what goes with it, --steps or --epochs, a folder
+   dataset's --data-dir, --heads dividing --d, --value-mean or --value-drift, --freeze).
+   On error writes one line to err (exit status 2). Records in c->given which flags the
+   user set. */
 int config_parse(Config *c, int argc, char **argv, char *err, size_t errlen);
+/* --eval-every and --cluster-every when not given (0 after config_parse; --resume reads
+   them from config.json): total_steps / 4 and / 16, rounded, at least 1. */
+void config_resolve_intervals(Config *c, long total_steps);
 /* Was this flag (e.g. "steps") given on the command line of the last config_parse? */
 int config_given(const Config *c, const char *flag);
 void config_help(FILE *out);
 
 /* Writes the saved settings as "key": value lines (no braces) for config.json. */
 void config_write_json(const Config *c, FILE *out);
-/* Restores the saved settings from a config.json text; flags given on the command line
-   that --resume allows (steps, epochs, threads, stop-after, ...) are kept. */
+/* Restores the saved settings from a config.json text and checks them as the flags are
+   checked; flags given on the command line that --resume allows (steps, epochs, threads,
+   stop-after, ...) are kept, and a --steps or --epochs given replaces the saved one. */
 int config_read_json(Config *c, const char *json, char *err, size_t errlen);
 /* The --freeze list as a mask of freeze.h (the list was checked when it was read). */
 unsigned config_freeze_mask(const Config *c);
@@ -52,6 +59,4 @@ unsigned config_freeze_mask(const Config *c);
    sizes, classes and input size are compared). */
 void config_each_defining(const Config *c, void (*fn)(void *ctx, const char *key, const char *value),
                           void *ctx);
-/* After --resume: error if a flag that would change the run (model, data, optimizer) was given. */
-int config_check_resume_flags(const Config *c, char *err, size_t errlen);
 #endif

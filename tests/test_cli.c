@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "config.h"
+#include "suggest.h"
 #include "proc.h"
 
 static char out[1 << 16];
@@ -66,7 +68,7 @@ static void expect_usage_error(const char *args, const char *message) {
 }
 
 static void test_cli_bad_flags_and_values(void) {
-    expect_usage_error("--no-such-flag 3", "unknown flag '--no-such-flag'");
+    expect_usage_error("--no-such-flag 3", "unknown flag --no-such-flag\n");
     expect_usage_error("--lr abc", "--lr: 'abc' is not a number");
     expect_usage_error("--lr", "--lr needs a value");
     expect_usage_error("--layers 0", "--layers: 0 is out of range");
@@ -81,6 +83,56 @@ static void test_cli_bad_flags_and_values(void) {
     expect_usage_error("--force=1", "--force takes no value");
     CHECK(run_cmd("test -e /tmp/train-test-never-created", out, sizeof out) != 0,
           "no run directory is created for bad input");
+}
+
+/* Every rule between flags is config_parse's (src/trainer/config.c): each answers there,
+   in-process, with the line ./train prints; and ./train refuses them before it reads any
+   data (a missing dataset would be exit 1). */
+static void test_cli_flag_rules_in_config(void) {
+    const char *cases[][5] = {
+        {"--resume", NULL, NULL, NULL, "--resume needs --name or --run-dir"},
+        {"--resume", "--force", "--name", "x", "--resume and --force exclude each other"},
+        {"--resume", "--name", "x", "--lr=1", "--lr cannot be changed with --resume"},
+        {"--steps", "10", "--epochs", "1", "give --steps or --epochs, not both"},
+        {"--dataset", "folder", NULL, NULL, "--dataset folder needs --data-dir"},
+        {"--heads", "3", NULL, NULL, "--heads 3 does not divide --d 64"},
+        {"--value-mean", "1", "--value-drift", "1", "say the same thing in two units"},
+        {"--freeze", "q,q", NULL, NULL, "--freeze: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[6] = {"train"}, err[512] = "";
+        int argc = 1;
+        for (int k = 0; k < 4 && cases[i][k]; k++) argv[argc++] = (char *)cases[i][k];
+        static Config c;
+        int rc = config_parse(&c, argc, argv, err, sizeof err);
+        CHECK(rc == CONFIG_ERROR && strstr(err, cases[i][4]), "case %zu: %d '%s'", i, rc, err);
+    }
+    expect_usage_error("--heads 3 --data-dir /nonexistent/fmnist", "--heads 3 does not divide --d 64");
+}
+
+/* A mistyped flag or command is answered with the nearest known one, only when it is a
+   letter or two away (swapped letters count as one edit); exit 2 as for any bad flag. */
+static void test_cli_did_you_mean(void) {
+    CHECK(suggest_distance("nosie-scale", "noise-scale") == 1, "a swap is one edit");
+    CHECK(suggest_distance("steps", "step") == 1 && suggest_distance("lr", "lr") == 0 &&
+          suggest_distance("", "abc") == 3 && suggest_distance("kitten", "sitting") == 3, "distances");
+    const char *names[] = {"seed", "steps", "d", "lr"};
+    CHECK(suggest_closest("stesp", names, 4) == names[1], "stesp -> steps");
+    CHECK(suggest_closest("x", names, 4) == NULL, "one letter: no suggestion");
+    CHECK(suggest_closest("lt", names, 4) == names[3], "lt -> lr");
+    CHECK(suggest_closest("no-such-flag", names, 4) == NULL, "far: no suggestion");
+    const char *cmds[][2] = {
+        {"./train --nosie-scale 0", "train: unknown flag --nosie-scale (did you mean --noise-scale?)\n"},
+        {"./train --cluster_every=3", "unknown flag --cluster_every (did you mean --cluster-every?)\n"},
+        {"./simulate depth --drawz 3", "simulate: unknown flag --drawz (did you mean --draws?)\n"},
+        {"./simulate pair --bettas 1", "unknown flag --bettas (did you mean --betas?)\n"},
+        {"./simulate tokens --run-dri x", "unknown flag --run-dri (did you mean --run-dir?)\n"},
+        {"./simulate dpeth", "simulate: unknown command 'dpeth' (did you mean depth? commands:"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        int rc = run_cmd(cmds[i][0], out, sizeof out);
+        CHECK(rc == 2 && strstr(out, cmds[i][1]), "%s: exit %d: %s", cmds[i][0], rc, out);
+    }
 }
 
 static void test_cli_missing_dataset(void) {
@@ -143,6 +195,8 @@ SUITE(cli_tests) = {
     {"cli_help_lists_every_flag", test_cli_help_lists_every_flag},
     {"cli_help_is_correct", test_cli_help_is_correct},
     {"cli_bad_flags_and_values", test_cli_bad_flags_and_values},
+    {"cli_flag_rules_in_config", test_cli_flag_rules_in_config},
+    {"cli_did_you_mean", test_cli_did_you_mean},
     {"cli_missing_dataset", test_cli_missing_dataset},
     {"cli_no_clobbering", test_cli_no_clobbering},
     {"cli_resume_errors", test_cli_resume_errors},

@@ -1,5 +1,6 @@
-/* experiments/: the sweep (sweep.py) and its reports (analyze.py, contrast.py, stats.py). The
-   checks live in tests/test_sweep.py and tests/test_contrast.py, Python's unittest: the statistics against known values,
+/* experiments/: the sweep (sweep.py) and its reports (analyze.py, contrast.py, stats.py,
+   compare.py). The checks live in tests/test_sweep.py, tests/test_contrast.py and
+   tests/test_compare.py, Python's unittest: the statistics against known values,
    CSVs read by column name, a tiny sweep interrupted and continued against one that ran
    through, bad arguments. This test runs it and fails with its output if any check fails. */
 #include <stdio.h>
@@ -35,6 +36,10 @@ static void test_experiment_records_suite(void) { python_suite("tests/test_recor
    values, arms from config.json, records with other settings never counted. */
 static void test_experiment_contrast_suite(void) { python_suite("tests/test_contrast.py", 10); }
 
+/* experiments/compare.py on two tiny runs made by the test (tests/test_compare.py): the
+   report against the CSV files, compare.png, bad input one line and exit 2. */
+static void test_experiment_compare_suite(void) { python_suite("tests/test_compare.py", 4); }
+
 /* The Slurm engine against a real single-node Slurm (tests/test_slurm.py starts and stops
    it): 4 runs as a job array, byte-identical to the local engine; a lost record is
    resubmitted alone. Skipped only where slurm-wlm and munge are not installed. */
@@ -49,6 +54,7 @@ SUITE(experiment_tests) = {
     {"experiment_python_suite", test_experiment_python_suite},
     {"experiment_records_suite", test_experiment_records_suite},
     {"experiment_contrast_suite", test_experiment_contrast_suite},
+    {"experiment_compare_suite", test_experiment_compare_suite},
     {"experiment_slurm_sweep", test_experiment_slurm_sweep},
     END_SUITE
 };

@@ -35,18 +35,25 @@ static int is_png(const char *dir, const char *name) {
     return png_width(path) > 0;
 }
 
-/* ./train, small and quick, in directory cwd, with --name name; returns the exit status. */
-static int train_named(const char *cwd, const char *name, const char *extra) {
+/* ./train, small and quick, in directory cwd, with --name name and the flags of the
+   NULL-ended list extra (may be NULL); returns the exit status. */
+static int train_with(const char *cwd, const char *name, const char *const *extra) {
     char bin[1024];
     repo_path(bin, sizeof bin, "train");
-    char *argv[40] = {bin, "--dataset", "repeat", "--d", "8", "--layers", "2", "--steps", "6",
+    char *argv[48] = {bin, "--dataset", "repeat", "--d", "8", "--layers", "2", "--steps", "6",
                       "--train-size", "200", "--test-size", "50", "--batch", "16", "--threads", "1",
                       "--probe-size", "8", "--cluster-every", "2", "--eval-every", "3",
                       "--name", (char *)name};
     int n = 25;
-    if (extra) argv[n++] = (char *)extra;
+    for (; extra && *extra && n < 47; extra++) argv[n++] = (char *)*extra;
     argv[n] = NULL;
     return run_argv(cwd, argv, out, sizeof out);
+}
+
+/* The same with at most one extra flag. */
+static int train_named(const char *cwd, const char *name, const char *extra) {
+    const char *list[] = {extra, NULL};
+    return train_with(cwd, name, list);
 }
 
 static void test_plot_quote(void) {
@@ -230,6 +237,88 @@ static void test_plots_clusters_png(void) {
     CHECK(w4 == 2 * 560, "without energy, clusters.png is 2 panels wide: width %ld", w4);
 }
 
+/* The gnuplot scripts runplots_write gives for dir, from a fake gnuplot on PATH that keeps
+   its input (the plots then fail, as they should); malloc'd, or NULL. */
+static char *plot_scripts(const char *root, const char *dir) {
+    char fake[400], cmd[4096], keep[450], err[2048];
+    snprintf(fake, sizeof fake, "%s/keepbin", root);
+    snprintf(keep, sizeof keep, "%s/scripts.txt", root);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && rm -f %s && printf '#!/bin/sh\\n/bin/cat >> %s\\nexit 3\\n' "
+             "> %s/gnuplot && chmod +x %s/gnuplot", fake, keep, keep, fake, fake);
+    if (run_cmd(cmd, out, sizeof out) != 0) return NULL;
+    char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    setenv("PATH", fake, 1);
+    int rc = runplots_write(dir, err, sizeof err);
+    if (path) setenv("PATH", path, 1);
+    free(path);
+    return rc != 0 ? slurp(keep) : NULL;
+}
+
+/* path with its first `from` replaced by `to`; 0, or -1 if from is not there. */
+static int replace_in_file(const char *path, const char *from, const char *to) {
+    char *text = slurp(path), *at = text ? strstr(text, from) : NULL;
+    FILE *f = at ? fopen(path, "w") : NULL;
+    if (f) fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)), fclose(f);
+    free(text);
+    return f ? 0 : -1;
+}
+
+/* Titles carry the run's settings (noise scale, value mean, L, seed, qk when identity);
+   clusters.png's colour scales are fixed: mean cos [-1, 1], order and energy [0, 1],
+   clusters [1, n], stable rank [1, min(n, d)]. The settings come from config.json as
+   numbers formatted by the code: text put into config.json never reaches gnuplot. */
+static void test_plots_titles_and_fixed_scales(void) {
+    char root[256], dir[300], path[400], err[2048];
+    const char *settings[] = {"--noise-scale=0", "--value-mean=1", "--seed=5", "--qk=identity", NULL};
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/runs/run", root);
+    CHECK(train_with(root, "run", settings) == 0, "train: %s", out);
+    char *script = plot_scripts(root, dir);
+    CHECK(script, "the fake gnuplot got the scripts");
+    if (!script) return;
+    const char *want = "noise scale 0, value mean 1, L 2, seed 5, qk identity'";
+    const char *first = strstr(script, want);
+    CHECK(first && strstr(first + 1, want), "both titles carry the settings: %s", script);
+    const char *scales[] = {"set cbrange [-1:1]", "set cbrange [0:1]", "set cbrange [1:16]",
+                            "set cbrange [1:8]"};
+    for (int i = 0; i < 4; i++) CHECK(strstr(script, scales[i]), "%s in: %s", scales[i], script);
+    free(script);
+    /* qk 'identity' only as the code's own words; other text in config.json is left out */
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK(replace_in_file(path, "\"qk\": \"identity\"", "\"qk\": \"" INJECTION "\"") == 0 &&
+          replace_in_file(path, "\"seed\": 5", "\"seed\": \"5'; system 'touch injected'\"") == 0,
+          "config.json edited");
+    script = plot_scripts(root, dir);
+    CHECK(script && !strstr(script, "injected") && strstr(script, "L 2, seed 0'"),
+          "no text of config.json in the script: %s", script ? script : "");
+    free(script);
+    CHECK(runplots_write(dir, err, sizeof err) == 0, "the real gnuplot draws: %s", err);
+    snprintf(path, sizeof path, "%s/injected", dir);
+    CHECK(!file_exists(path), "config.json's text ran a command");
+}
+
+/* One unit for accuracy: the CSV files and summary.json hold fractions, what a person
+   reads is percent: curves.png's axis (the fraction times 100) and ./train's lines. */
+static void test_plots_accuracy_in_percent(void) {
+    char root[256], dir[300], path[400], want[64];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/runs/run", root);
+    CHECK(train_named(root, "run", NULL) == 0, "train: %s", out);
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    char *csv = slurp(path), *last = csv ? strrchr(csv, ',') : NULL;
+    double acc = last ? atof(last + 1) : -1;
+    CHECK(acc >= 0 && acc <= 1, "eval.csv holds a fraction: %s", csv ? csv : "");
+    free(csv);
+    snprintf(want, sizeof want, "(test accuracy %.2f%%)\n", 100 * acc);
+    CHECK(strstr(out, want), "'%s' in: %s", want, out);
+    snprintf(want, sizeof want, "test accuracy %.2f%%\n", 100 * acc);
+    CHECK(strstr(out, "eval at step 6: test loss ") && strstr(out, want), "eval line: %s", out);
+    char *script = plot_scripts(root, dir);
+    CHECK(script && strstr(script, "set ylabel 'accuracy (%)'") && strstr(script, "'eval.csv' using 1:($3*100)") &&
+          strstr(script, "'train.csv' using 1:($4*100)"), "curves.png in percent: %s", script ? script : "");
+    free(script);
+}
+
 /* tools/plot_depth_compare.sh: paths and labels with quotes run nothing. */
 static void test_plots_depth_compare_tool(void) {
     char root[256], run[1024], pngpath[1200], bin[1024], tool[1024], path[1200];
@@ -258,6 +347,8 @@ SUITE(plots_tests) = {
     {"plots_gnuplot_failure_reported", test_plots_gnuplot_failure_reported},
     {"plots_full_disk_leaves_no_truncated_png", test_plots_full_disk_leaves_no_truncated_png},
     {"plots_clusters_png", test_plots_clusters_png},
+    {"plots_titles_and_fixed_scales", test_plots_titles_and_fixed_scales},
+    {"plots_accuracy_in_percent", test_plots_accuracy_in_percent},
     {"plots_depth_compare_tool", test_plots_depth_compare_tool},
     END_SUITE,
 };

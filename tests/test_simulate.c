@@ -69,7 +69,7 @@ static void expect_usage_error(const char *args, const char *message) {
 }
 
 static void test_simulate_depth_bad_flags(void) {
-    expect_usage_error("--no-such-flag 3", "unknown flag '--no-such-flag'");
+    expect_usage_error("--no-such-flag 3", "unknown flag --no-such-flag\n");
     expect_usage_error("--tokens cube", "--tokens: 'cube' is not one of sphere|fashion-mnist|repeat|majority");
     expect_usage_error("--draws 0", "--draws: 0 is out of range");
     expect_usage_error("--n 1", "--n: 1 is out of range");

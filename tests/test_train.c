@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "config.h"
 #include "proc.h"
 #include "safetensors.h"
 #include "util.h"
@@ -204,6 +205,60 @@ static void test_train_learns_repeat_task(void) {
     free(s);
 }
 
+/* The first field of each line of dir/name after the header, joined by spaces. */
+static void first_column(const char *dir, const char *name, char *buf, size_t len) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = slurp(path), *line = text ? strchr(text, '\n') : NULL;
+    size_t n = 0;
+    buf[0] = '\0';
+    for (; line && line[1] && n + 32 < len; line = strchr(line + 1, '\n'))
+        n += (size_t)snprintf(buf + n, len - n, "%s%.*s", n ? " " : "",
+                              (int)strcspn(line + 1, ",\n"), line + 1);
+    free(text);
+}
+
+/* --eval-every and --cluster-every follow the run's length when not given: updates / 4
+   and / 16, rounded (1000 and 250 at the default 4000, their old fixed values); given,
+   or saved in config.json for --resume, they stand. */
+static void test_train_intervals_follow_steps(void) {
+    static Config c;
+    char *argv[] = {"train", "--cluster-every", "7", NULL}, err[256];
+    long cases[][3] = {{4000, 1000, 250}, {12000, 3000, 750}, {30, 8, 2}, {10, 3, 1}, {1, 1, 1}};
+    for (int i = 0; i < 5; i++) {
+        CHECK(config_parse(&c, 1, argv, err, sizeof err) == CONFIG_OK, "defaults: %s", err);
+        config_resolve_intervals(&c, cases[i][0]);
+        CHECK(c.eval_every == cases[i][1] && c.cluster_every == cases[i][2],
+              "%ld updates: eval every %ld, clusters every %ld", cases[i][0], c.eval_every, c.cluster_every);
+    }
+    CHECK(config_parse(&c, 3, argv, err, sizeof err) == CONFIG_OK, "--cluster-every 7: %s", err);
+    config_resolve_intervals(&c, 4000);
+    CHECK(c.eval_every == 1000 && c.cluster_every == 7, "given: %ld %ld", c.eval_every, c.cluster_every);
+
+    char root[256], dir[300], cmd[1024], col[512];
+    make_temp_dir(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/run", root);
+    snprintf(cmd, sizeof cmd, "./train --dataset repeat --d 8 --layers 2 --steps 30 --train-size 200 "
+             "--test-size 50 --batch 16 --threads 1 --probe-size 8 --stop-after 20 --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "stopped run: %s", out);
+    snprintf(cmd, sizeof cmd, "./train --resume --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "resumed: %s", out);
+    first_column(dir, "eval.csv", col, sizeof col);
+    CHECK(strcmp(col, "8 16 24 30") == 0, "evaluations at 30 / 4 = 8 and the end: %s", col);
+    first_column(dir, "clusters.csv", col, sizeof col);
+    CHECK(strncmp(col, "0 0 0 2 2 2 4", 13) == 0, "clusters every 30 / 16 = 2: %s", col);
+    char path[400];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *cfg = slurp(path);
+    CHECK(cfg && strstr(cfg, "\"eval_every\": 8,") && strstr(cfg, "\"cluster_every\": 2,"),
+          "config.json holds the values used: %s", cfg ? cfg : "");
+    free(cfg);
+    snprintf(cmd, sizeof cmd, "./train --resume --steps 60 --run-dir %s", dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "extended: %s", out);
+    first_column(dir, "eval.csv", col, sizeof col);
+    CHECK(strcmp(col, "8 16 24 30 32 40 48 56 60") == 0, "--resume keeps the saved interval: %s", col);
+}
+
 SUITE(train_tests) = {
     {"train_deterministic", test_train_deterministic},
     {"train_resume_bit_for_bit", test_train_resume_bit_for_bit},
@@ -211,5 +266,6 @@ SUITE(train_tests) = {
     {"train_ctrl_c_saves", test_train_ctrl_c_saves},
     {"train_run_directory", test_train_run_directory},
     {"train_learns_repeat_task", test_train_learns_repeat_task},
+    {"train_intervals_follow_steps", test_train_intervals_follow_steps},
     END_SUITE,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "suggest.h"
 
 const Option *options_find(const Option *opts, int n, const char *flag) {
     for (int i = 0; i < n; i++)
@@ -61,11 +62,27 @@ static int set_value(void *dst, const Option *o, const char *v, char *err, size_
     return 0;
 }
 
+/* "unknown flag --nosie-scale (did you mean --noise-scale?)": the suggestion only when a
+   flag of the table is a letter or two away. */
+static int unknown_flag(const Option *opts, int n, const char *flag, char *err, size_t errlen) {
+    const char *names[256];
+    int k = n < 256 ? n : 256;
+    for (int i = 0; i < k; i++) names[i] = opts[i].flag;
+    const char *close = suggest_closest(flag, names, k);
+    if (close) snprintf(err, errlen, "unknown flag --%s (did you mean --%s?)", flag, close);
+    else snprintf(err, errlen, "unknown flag --%s", flag);
+    return OPTIONS_ERROR;
+}
+
+/* An empty default of a number leaves the field 0: the command computes the value when the
+   flag is not given (its help says how). */
 static void set_defaults(const Option *opts, int n, void *dst) {
     char err[256];
-    for (int i = 0; i < n; i++)
-        if (opts[i].def && set_value(dst, &opts[i], opts[i].def, err, sizeof err) != 0)
+    for (int i = 0; i < n; i++) {
+        if (!opts[i].def || (!*opts[i].def && opts[i].type != T_STRING)) continue;
+        if (set_value(dst, &opts[i], opts[i].def, err, sizeof err) != 0)
             fprintf(stderr, "bad default: %s\n", err);   /* a bug in the caller's table */
+    }
 }
 
 int options_parse(const Option *opts, int n, void *dst, unsigned char *given, int argc,
@@ -84,10 +101,7 @@ int options_parse(const Option *opts, int n, void *dst, unsigned char *given, in
         size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
         snprintf(flag, sizeof flag, "%.*s", (int)(len < 63 ? len : 63), a + 2);
         const Option *o = options_find(opts, n, flag);
-        if (!o) {
-            snprintf(err, errlen, "unknown flag '--%s'", flag);
-            return OPTIONS_ERROR;
-        }
+        if (!o) return unknown_flag(opts, n, flag, err, errlen);
         if (o->type == T_FLAG) {
             if (eq) {
                 snprintf(err, errlen, "--%s takes no value", flag);

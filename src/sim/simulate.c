@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "simulate.h"
+#include "suggest.h"
 
 typedef struct {
     const char *name, *help;
@@ -37,9 +38,14 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    for (int i = 0; i < NUM_COMMANDS; i++)
+    const char *names[NUM_COMMANDS];
+    for (int i = 0; i < NUM_COMMANDS; i++) {
         if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].main(argc, argv);
-    fprintf(stderr, "simulate: unknown command '%s' (commands: depth, pair, tokens)\n"
-                    "Run './simulate --help' for the list.\n", argv[1]);
+        names[i] = COMMANDS[i].name;
+    }
+    const char *close = suggest_closest(argv[1], names, NUM_COMMANDS);
+    fprintf(stderr, "simulate: unknown command '%s' (%s%s%scommands: depth, pair, tokens)\n"
+                    "Run './simulate --help' for the list.\n", argv[1], close ? "did you mean " : "",
+            close ? close : "", close ? "? " : "");
     return 2;
 }

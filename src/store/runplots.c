@@ -1,6 +1,6 @@
 /* gnuplot scripts for a run directory. gnuplot runs inside the directory (plot_run), so
-   the scripts name files only by their fixed names; the directory's name appears only as
-   a quoted title. The heatmaps' cells come from clusters.csv, read here. */
+   the scripts name files only by their fixed names; the directory's name appears only in
+   a quoted title, beside settings that are numbers formatted here. The heatmaps' cells come from clusters.csv, read here. */
 #define _POSIX_C_SOURCE 200809L
 #include "runplots.h"
 
@@ -9,18 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "plot.h"
 #include "util.h"
 
-/* The panels of clusters.png: a clusters.csv column and its title. `energy` is drawn
-   only when the column exists (older runs do not have it). */
-typedef struct { const char *column, *title; } Panel;
+/* The panels of clusters.png: a clusters.csv column, its title and its colour scale,
+   fixed so that two runs compare by eye: [lo, hi], where hi is the number of tokens n for
+   n_clusters and min(n, d) for the stable rank (the rank of an n x d matrix), from
+   config.json (without it, the values present). `energy` is drawn only when the column
+   exists (older runs do not have it). */
+typedef enum { HI_FIXED, HI_TOKENS, HI_RANK } HiKind;
+typedef struct { const char *column, *title; double lo, hi; HiKind hi_kind; } Panel;
 static const Panel PANELS[] = {
-    {"mean_cos", "mean cosine between tokens"},
-    {"order", "order |mean_i u_i|"},
-    {"n_clusters", "clusters (single linkage at delta)"},
-    {"stable_rank", "stable rank of the token matrix"},
-    {"energy", "energy"},
+    {"mean_cos", "mean cosine between tokens", -1, 1, HI_FIXED},
+    {"order", "order |mean_i u_i|", 0, 1, HI_FIXED},
+    {"n_clusters", "clusters (single linkage at delta)", 1, 0, HI_TOKENS},
+    {"stable_rank", "stable rank of the token matrix", 1, 0, HI_RANK},
+    {"energy", "energy", 0, 1, HI_FIXED},
 };
 #define MAX_PANELS ((int)(sizeof PANELS / sizeof *PANELS))
 
@@ -104,16 +109,67 @@ static void cell_bounds(const double *steps, int k, int i, double *lo, double *h
     *hi = steps[i] + right / 2;
 }
 
-/* One panel: cells coloured by column col of the data block, colour range [lo, hi] of the
-   finite values present. */
-static void panel_script(FILE *s, const Table *t, int p, int col) {
-    double lo = INFINITY, hi = -INFINITY;
+/* The run's settings for the titles, from dir/config.json: only numbers formatted here
+   and fixed words go into `line` (never a string of the file), so a hand-edited
+   config.json cannot put text into gnuplot's program; tokens and d are 0 when unknown. */
+typedef struct { char line[256]; int tokens, d; } RunInfo;
+
+/* The number named key of config.json, or NAN. */
+static double json_number(const Json *root, const char *key) {
+    const Json *v = json_get(root, key);
+    return v && v->type == J_NUMBER ? strtod(v->str, NULL) : NAN;
+}
+
+static void run_info(const char *dir, RunInfo *ri) {
+    char path[4200], e[256];
+    size_t len;
+    memset(ri, 0, sizeof *ri);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text = (char *)read_whole_file(path, &len, e, sizeof e);
+    Json root;
+    int parsed = text && json_parse(&root, text, len, e, sizeof e) == 0;
+    free(text);
+    if (!parsed) return;
+    const Json *seed = json_get(&root, "seed"), *qk = json_get(&root, "qk");
+    double tokens = json_number(&root, "tokens"), d = json_number(&root, "d");
+    snprintf(ri->line, sizeof ri->line, "noise scale %.6g, value mean %.6g, L %.6g, seed %llu%s",
+             json_number(&root, "noise_scale"), json_number(&root, "value_mean"),
+             json_number(&root, "layers"), seed && seed->is_uint ? (unsigned long long)seed->uint : 0ULL,
+             qk && qk->type == J_STRING && strcmp(qk->str, "identity") == 0 ? ", qk identity" : "");
+    ri->tokens = tokens >= 1 && tokens <= 1e6 ? (int)tokens : 0;
+    ri->d = d >= 1 && d <= 1e6 ? (int)d : 0;
+    json_free(&root);
+}
+
+/* The title of a picture of the run in dir, as a gnuplot string literal: the directory
+   and the settings. */
+static void run_title(char *out, size_t outlen, const char *dir, const RunInfo *ri) {
+    char text[1400];
+    snprintf(text, sizeof text, "%.1100s%s%s", dir, *ri->line ? ": " : "", ri->line);
+    plot_quote(out, outlen, text);
+}
+
+/* Panel p's colour scale: its fixed range (PANELS), or, where that needs the run's sizes
+   and config.json did not give them, the finite values present. */
+static void panel_range(const Table *t, int p, const RunInfo *ri, double *lo, double *hi) {
+    const Panel *pn = &PANELS[p];
+    int rank = ri->tokens < ri->d ? ri->tokens : ri->d;
+    *lo = pn->lo;
+    *hi = pn->hi_kind == HI_TOKENS ? ri->tokens : pn->hi_kind == HI_RANK ? rank : pn->hi;
+    if (pn->hi_kind == HI_FIXED || *hi > *lo) return;
+    *lo = INFINITY, *hi = -INFINITY;
     for (int r = 0; r < t->rows; r++) {
         double x = t->v[(size_t)r * t->cols + t->panel[p]];
-        if (isfinite(x)) lo = fmin(lo, x), hi = fmax(hi, x);
+        if (isfinite(x)) *lo = fmin(*lo, x), *hi = fmax(*hi, x);
     }
-    if (!(lo <= hi)) lo = 0, hi = 1;   /* nothing finite: an empty panel */
-    if (hi - lo < 1e-9 * fmax(1.0, fabs(hi))) lo -= 0.5, hi += 0.5;
+    if (!(*lo <= *hi)) *lo = 0, *hi = 1;   /* nothing finite: an empty panel */
+    if (*hi - *lo < 1e-9 * fmax(1.0, fabs(*hi))) *lo -= 0.5, *hi += 0.5;
+}
+
+/* One panel: cells coloured by column col of the data block on the panel's colour scale. */
+static void panel_script(FILE *s, const Table *t, int p, int col, const RunInfo *ri) {
+    double lo, hi;
+    panel_range(t, p, ri, &lo, &hi);
     char title[160];
     plot_quote(title, sizeof title, PANELS[p].title);
     fprintf(s, "set title %s\nset cbrange [%.9g:%.9g]\n"
@@ -143,8 +199,10 @@ static int clusters_plot(const char *dir, char *err, size_t errlen) {
     size_t slen;
     FILE *s = open_memstream(&script, &slen);
     if (!s) FATAL("open_memstream failed");
-    char title[1400];
-    plot_quote(title, sizeof title, dir);
+    RunInfo ri;
+    run_info(dir, &ri);
+    char title[3000];
+    run_title(title, sizeof title, dir, &ri);
     int gc = npanels > 4 ? 3 : 2, gr = (npanels + gc - 1) / gc;
     fprintf(s, "set terminal pngcairo size %d,%d font 'sans,10' noenhanced\n"
             "$cells << EOD\n", 560 * gc, 60 + 420 * gr);
@@ -173,7 +231,7 @@ static int clusters_plot(const char *dir, char *err, size_t errlen) {
             "set xrange [%.9g:%.9g]; set yrange [-0.5:%d.5]; set ytics %d; set tics out\n"
             "set palette defined (0 '#440154', 0.25 '#3b528b', 0.5 '#21908d', 0.75 '#5dc963', "
             "1 '#fde725')\n", gr, gc, title, xlo, xhi, layers, layers <= 16 ? 1 : (layers + 7) / 8);
-    for (int i = 0; i < npanels; i++) panel_script(s, &t, cols[i], 7 + i);
+    for (int i = 0; i < npanels; i++) panel_script(s, &t, cols[i], 7 + i, &ri);
     fputs("unset multiplot\n", s);
     fclose(s);
     int rc = plot_run(dir, "clusters.png", script, err, errlen);
@@ -195,28 +253,30 @@ static int data_rows(const char *dir, const char *name) {
     return lines > 0 ? lines - 1 : 0;
 }
 
-/* curves.png: loss and accuracy; a file with no rows yet (no evaluation before a stop)
+/* curves.png: loss and accuracy (percent: the CSV files hold fractions); a file with no rows yet (no evaluation before a stop)
    is left out, since gnuplot refuses to plot nothing. */
 static int curves_plot(const char *dir, char *err, size_t errlen) {
     int has_train = data_rows(dir, "train.csv") > 0, has_eval = data_rows(dir, "eval.csv") > 0;
     if (!has_train && !has_eval) return 0;
-    char title[1400];
-    plot_quote(title, sizeof title, dir);
+    RunInfo ri;
+    run_info(dir, &ri);
+    char title[3000];
+    run_title(title, sizeof title, dir, &ri);
     const char *sep = has_train && has_eval ? ", \\\n     " : "";
-    char script[4096];
+    char script[8192];
     snprintf(script, sizeof script,
              "set terminal pngcairo size 900,600 font 'sans,10' noenhanced\n"
              "set datafile separator ','\n"
              "set multiplot layout 1,2 title %s\n"
              "set xlabel 'update'; set ylabel 'loss'; set key top right; set grid\n"
              "plot %s%s%s\n"
-             "set ylabel 'accuracy'; set key bottom right\n"
+             "set ylabel 'accuracy (%%)'; set key bottom right\n"
              "plot %s%s%s\n"
              "unset multiplot\n", title,
              has_train ? "'train.csv' using 1:3 every ::1 with lines title 'training loss (its batch)'" : "",
              sep, has_eval ? "'eval.csv' using 1:2 every ::1 with linespoints title 'test loss'" : "",
-             has_train ? "'train.csv' using 1:4 every ::1 with lines title 'training accuracy (its batch)'" : "",
-             sep, has_eval ? "'eval.csv' using 1:3 every ::1 with linespoints title 'test accuracy'" : "");
+             has_train ? "'train.csv' using 1:($4*100) every ::1 with lines title 'training accuracy (its batch)'" : "",
+             sep, has_eval ? "'eval.csv' using 1:($3*100) every ::1 with linespoints title 'test accuracy'" : "");
     return plot_run(dir, "curves.png", script, err, errlen);
 }
 

@@ -41,9 +41,9 @@ static const Option OPTIONS[] = {
     {"steps", "4000", "number of updates (give --steps or --epochs, not both)", T_LONG, F(steps), 1, 1e12, NULL, 1, 1},
     {"epochs", "0", "train for this many passes over the training set (0 = use --steps)", T_DOUBLE, F(epochs), 0, 1e6, NULL, 1, 1},
     /* logging */
-    {"eval-every", "1000", "evaluate on the test split every N updates (and at the end)", T_LONG, F(eval_every), 1, 1e12, NULL, 1, 1},
+    {"eval-every", "", "evaluate on the test split (and save a checkpoint) every N updates, and at the end [default: the run's updates / 4, rounded: 1000 at 4000]", T_LONG, F(eval_every), 1, 1e12, NULL, 1, 1},
     {"log-every", "50", "write a train.csv row every N updates", T_LONG, F(log_every), 1, 1e12, NULL, 1, 1},
-    {"cluster-every", "250", "clustering metrics on the probe batch every N updates (and at 0)", T_LONG, F(cluster_every), 1, 1e12, NULL, 1, 1},
+    {"cluster-every", "", "clustering metrics on the probe batch every N updates, at 0 and at the end [default: the run's updates / 16, rounded: 250 at 4000]", T_LONG, F(cluster_every), 1, 1e12, NULL, 1, 1},
     {"probe-size", "128", "examples in the fixed probe batch (first of the test split)", T_INT, F(probe_size), 1, 100000, NULL, 1, 0},
     {"delta", "0.01", "threshold of frac_clustered, frac_antipodal and n_clusters", T_DOUBLE, F(delta), 0, 2, NULL, 1, 0},
     /* run */
@@ -57,9 +57,11 @@ static const Option OPTIONS[] = {
 #define NUM_OPTIONS ((int)(sizeof OPTIONS / sizeof *OPTIONS))
 _Static_assert(NUM_OPTIONS <= (int)sizeof(((Config *)0)->given), "Config.given is too small");
 
-/* The settings no single table row can check; where is "--freeze" or "config.json". The
-   model's depth units are resolved here (value_mean from --value-drift, and back). */
-static int check_settings(Config *c, const char *where, char *err, size_t errlen) {
+/* The settings no single table row can check, on the command line or in a config.json
+   (from_file: the messages name the file). The model's depth units are resolved here
+   (value_mean from --value-drift, and back). */
+static int check_settings(Config *c, int from_file, char *err, size_t errlen) {
+    const char *where = from_file ? "config.json: freeze" : "--freeze";
     unsigned mask;
     char why[256];
     float alpha;
@@ -67,6 +69,9 @@ static int check_settings(Config *c, const char *where, char *err, size_t errlen
                               config_given(c, "value-mean"), config_given(c, "value-drift"),
                               &c->value_mean, &c->value_drift, &alpha, err, errlen) != 0)
         return CONFIG_ERROR;
+    if (c->d % c->heads != 0)
+        return snprintf(err, errlen, "%s--heads %d does not divide --d %d",
+                        from_file ? "config.json: " : "", c->heads, c->d), CONFIG_ERROR;
     if (freeze_parse(c->freeze, &mask, why, sizeof why) != 0)
         return snprintf(err, errlen, "%s: %s", where, why), CONFIG_ERROR;
     if (c->mlp == 0 && (mask & (FREEZE_W1 | FREEZE_W2)))
@@ -79,11 +84,50 @@ static int check_settings(Config *c, const char *where, char *err, size_t errlen
     return CONFIG_OK;
 }
 
+/* With --resume: only the flags that do not change what the run computes. */
+static int check_resume_flags(const Config *c, char *err, size_t errlen) {
+    for (int i = 0; i < NUM_OPTIONS; i++)
+        if (c->given[i] && !OPTIONS[i].resumable) {
+            snprintf(err, errlen, "--%s cannot be changed with --resume (the run keeps its saved "
+                     "settings; only --steps, --epochs, --eval-every, --log-every, "
+                     "--cluster-every, --threads and --stop-after may be given)", OPTIONS[i].flag);
+            return -1;
+        }
+    return 0;
+}
+
+/* The rules between flags of one command line: what goes with --resume, and the flags
+   that exclude or need each other. */
+static int check_command_line(const Config *c, char *err, size_t errlen) {
+#define REFUSE(...) return snprintf(err, errlen, __VA_ARGS__), CONFIG_ERROR
+    if (c->resume && !*c->name && !*c->run_dir) REFUSE("--resume needs --name or --run-dir");
+    if (c->resume && c->force) REFUSE("--resume and --force exclude each other");
+    if (c->resume && check_resume_flags(c, err, errlen) != 0) return CONFIG_ERROR;
+    if (config_given(c, "steps") && config_given(c, "epochs")) REFUSE("give --steps or --epochs, not both");
+    if (strcmp(c->dataset, "folder") == 0 && !config_given(c, "data-dir") && !c->resume)
+        REFUSE("--dataset folder needs --data-dir ROOT (with ROOT/train and ROOT/test)");
+    return CONFIG_OK;
+#undef REFUSE
+}
+
 int config_parse(Config *c, int argc, char **argv, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     int rc = options_parse(OPTIONS, NUM_OPTIONS, c, c->given, argc, argv, 1, err, errlen);
     /* with --resume the saved settings are checked once read (config_read_json) */
-    return rc == CONFIG_OK && !c->resume ? check_settings(c, "--freeze", err, errlen) : rc;
+    if (rc == CONFIG_OK && !c->resume) rc = check_settings(c, 0, err, errlen);
+    return rc == CONFIG_OK ? check_command_line(c, err, errlen) : rc;
+}
+
+/* Every N updates, N = total / parts rounded (at least 1): 1000 and 250 at 4000 updates,
+   the fixed values these flags had, so that runs at the default length are as before. */
+static long every(long total, int parts) {
+    long n = lround((double)total / parts);
+    return n > 0 ? n : 1;
+}
+
+void config_resolve_intervals(Config *c, long total_steps) {
+    if (c->eval_every == 0) c->eval_every = every(total_steps, 4);
+    if (c->cluster_every == 0) c->cluster_every = every(total_steps, 16);
 }
 
 unsigned config_freeze_mask(const Config *c) {
@@ -120,7 +164,10 @@ void config_write_json(const Config *c, FILE *out) { options_write_json(OPTIONS,
 
 int config_read_json(Config *c, const char *json, char *err, size_t errlen) {
     if (options_read_json(OPTIONS, NUM_OPTIONS, c, c->given, json, err, errlen) != 0) return -1;
-    return check_settings(c, "config.json: freeze", err, errlen) == CONFIG_OK ? 0 : -1;
+    /* --steps or --epochs given with --resume replaces the saved one of the two */
+    if (config_given(c, "epochs")) c->steps = 0;
+    if (config_given(c, "steps")) c->epochs = 0;
+    return check_settings(c, 1, err, errlen) == CONFIG_OK ? 0 : -1;
 }
 
 void config_each_defining(const Config *c, void (*fn)(void *ctx, const char *key, const char *value),
@@ -134,15 +181,4 @@ void config_each_defining(const Config *c, void (*fn)(void *ctx, const char *key
         options_value_text(o, c, value, sizeof value);
         fn(ctx, key, value);
     }
-}
-
-int config_check_resume_flags(const Config *c, char *err, size_t errlen) {
-    for (int i = 0; i < NUM_OPTIONS; i++)
-        if (c->given[i] && !OPTIONS[i].resumable) {
-            snprintf(err, errlen, "--%s cannot be changed with --resume (the run keeps its saved "
-                     "settings; only --steps, --epochs, --eval-every, --log-every, "
-                     "--cluster-every, --threads and --stop-after may be given)", OPTIONS[i].flag);
-            return -1;
-        }
-    return 0;
 }

@@ -16,13 +16,13 @@
 #include "data.h"
 #include "freeze.h"
 #include "memest.h"
-#include "json.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
 #include "progress.h"
 #include "rng.h"
 #include "rundir.h"
+#include "runfiles.h"
 #include "runmeta.h"
 #include "runplots.h"
 #include "task.h"
@@ -100,10 +100,6 @@ static int model_shape(Trainer *T, const Dataset *ds, ModelShape *s, char *err, 
     *s = (ModelShape){.d = c->d, .L = c->layers, .H = c->heads, .C = ds->num_classes,
                       .M = c->mlp, .beta = (float)c->beta,
                       .alpha = model_alpha(c->residual_scale, c->layers, c->horizon)};
-    if (c->d % c->heads != 0) {
-        snprintf(err, errlen, "--heads %d does not divide --d %d", c->heads, c->d);
-        return -1;
-    }
     return task_input_shape(s, &T->patch, ds, c->patch, err, errlen);
 }
 
@@ -204,27 +200,10 @@ static int log_clusters(Trainer *T, long step, char *err, size_t errlen) {
 /* ---- files ---------------------------------------------------------------------------- */
 
 static int write_config(Trainer *T, char *err, size_t errlen) {
-    const ModelShape *s = &T->model.s;
-    TextFile tf;
-    FILE *f = text_begin(&tf);
-    fputs("{\n", f);
-    config_write_json(&T->cfg, f);
-    fputs("  \"alpha\": ", f);
-    json_put_number(f, "%.9g", s->alpha);
-    fprintf(f, ",\n  \"tokens\": %d,\n  \"input_dim\": %d,\n  \"classes\": %d,\n",
-            s->n, s->in_dim, s->C);
-    fprintf(f, "  \"train_examples\": %d,\n  \"test_examples\": %d,\n", T->train.count, T->test.count);
-    if (T->patch)
-        fprintf(f, "  \"image_height\": %d,\n  \"image_width\": %d,\n  \"image_channels\": %d,\n",
-                T->train.height, T->train.width, T->train.channels);
-    fprintf(f, "  \"total_steps\": %ld,\n  \"parameters\": %zu,\n", T->total_steps,
-            T->model.num_params);
-    memest_write_json(&T->mem, f);
-    blasinfo_write_json(f);
-    fputs("  \"git_commit\": ", f);
-    json_put_string(f, GIT_COMMIT);
-    fputs("\n}\n", f);
-    return text_commit(&tf, T->dir, "config.json", err, errlen);
+    RunRecord r = {.cfg = &T->cfg, .shape = &T->model.s, .train = &T->train, .test = &T->test,
+                   .patch = T->patch, .total_steps = T->total_steps,
+                   .parameters = T->model.num_params, .mem = &T->mem, .git_commit = GIT_COMMIT};
+    return runfiles_write_config(T->dir, &r, err, errlen);
 }
 
 static int save(Trainer *T, long step, char *err, size_t errlen) {
@@ -248,47 +227,8 @@ static int same_run_as_checkpoint(Trainer *T, char *err, size_t errlen) {
     return -1;
 }
 
-/* How an invocation ended, for summary.json. */
-typedef struct {
-    const char *status;      /* finished, stopped, interrupted, diverged */
-    long step;               /* updates applied */
-    double test_loss, test_acc;   /* test_acc < 0: no test score */
-    double seconds;
-    long steps_run;          /* updates of this invocation */
-    long diverged_at;        /* diverged: the update with a non-finite value (else 0) */
-    long checkpoint_step;    /* diverged: the step of the checkpoint kept, -1 if none */
-} RunEnd;
-
-/* "key": number,\n with null for a non-finite number (summary.json stays valid JSON). */
-static void put_number(FILE *f, const char *key, const char *fmt, double x) {
-    fprintf(f, "  \"%s\": ", key);
-    json_put_number(f, fmt, x);
-    fputs(",\n", f);
-}
-
 static int write_summary(Trainer *T, const RunEnd *e, char *err, size_t errlen) {
-    TextFile tf;
-    FILE *f = text_begin(&tf);
-    double per_step = e->steps_run ? e->seconds / e->steps_run : 0.0;
-    fputs("{\n  \"status\": ", f);
-    json_put_string(f, e->status);
-    fprintf(f, ",\n  \"step\": %ld,\n  \"total_steps\": %ld,\n", e->step, T->total_steps);
-    if (e->diverged_at > 0) {
-        fprintf(f, "  \"diverged_at_step\": %ld,\n  \"checkpoint_step\": ", e->diverged_at);
-        if (e->checkpoint_step >= 0) fprintf(f, "%ld,\n", e->checkpoint_step);
-        else fputs("null,\n", f);
-    }
-    if (e->test_acc >= 0) {
-        put_number(f, "test_loss", "%.6f", e->test_loss);
-        put_number(f, "test_acc", "%.6f", e->test_acc);
-    }
-    blasinfo_write_json(f);
-    put_number(f, "train_seconds", "%.3f", e->seconds);
-    fprintf(f, "  \"steps_this_invocation\": %ld,\n", e->steps_run);
-    put_number(f, "ms_per_step", "%.3f", 1e3 * per_step);
-    put_number(f, "samples_per_s", "%.1f", per_step > 0 ? T->cfg.batch / per_step : 0.0);
-    fprintf(f, "  \"threads\": %d\n}\n", T->threads);
-    return text_commit(&tf, T->dir, "summary.json", err, errlen);
+    return runfiles_write_summary(T->dir, e, T->total_steps, T->cfg.batch, T->threads, err, errlen);
 }
 
 /* ---- the loop ------------------------------------------------------------------------- */
@@ -339,7 +279,7 @@ static int eval_and_log(Trainer *T, long step, double *loss, double *acc, char *
     fprintf(T->eval_csv, "%ld,%.6f,%.6f\n", step, *loss, *acc);
     if (rundir_flush_csv(T->eval_csv, T->dir, "eval.csv", err, errlen) != 0) return -1;
     if (isatty(STDERR_FILENO)) fputc('\n', stderr);
-    fprintf(stderr, "eval at step %ld: test loss %.4f, test accuracy %.4f\n", step, *loss, *acc);
+    fprintf(stderr, "eval at step %ld: test loss %.4f, test accuracy %.2f%%\n", step, *loss, 100 * *acc);
     return 0;
 }
 
@@ -448,7 +388,7 @@ static int run(Trainer *T, long start) {
         fputc('\n', stderr);
     }
     else
-        fprintf(stderr, "done: %s (test accuracy %.4f)\n", T->dir, acc);
+        fprintf(stderr, "done: %s (test accuracy %.2f%%)\n", T->dir, 100 * acc);
     return stop_requested ? EXIT_INTERRUPTED : 0;
 #undef FAIL
 }
@@ -466,18 +406,6 @@ static int setup_threads(Trainer *T) {
     return T->threads;
 }
 
-/* 1 if dir/summary.json holds "status": "<status>". */
-static int summary_says(const char *dir, const char *status) {
-    char path[1200], want[64];
-    snprintf(path, sizeof path, "%s/summary.json", dir);
-    snprintf(want, sizeof want, "\"status\": \"%s\"", status);
-    size_t len;
-    char err[256], *text = (char *)read_whole_file(path, &len, err, sizeof err);
-    int says = text && strstr(text, want);
-    free(text);
-    return says;
-}
-
 /* A run killed between its final save and its summary: the checkpoint holds the final
    weights and eval.csv their evaluation (written before the save), so evaluating again
    gives the same numbers; write the summary and the plots that were missing. */
@@ -488,7 +416,7 @@ static int finish_summary(Trainer *T, long step) {
     if (write_summary(T, &e, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
     if (runplots_write(T->dir, err, sizeof err) != 0) fprintf(stderr, "train: %s\n", err);
     fprintf(stderr, "done: %s (finished earlier; its summary was missing and is written now; "
-            "test accuracy %.4f)\n", T->dir, e.test_acc);
+            "test accuracy %.2f%%)\n", T->dir, 100 * e.test_acc);
     return 0;
 }
 
@@ -510,7 +438,7 @@ static int already_finished(Trainer *T, long step) {
 static long restore(Trainer *T, char *err, size_t errlen) {
     long step = 0, keep = -1;   /* keep: the last logged step to keep (-1: header only) */
     if (!checkpoint_exists(T->dir)) {
-        if (summary_says(T->dir, "diverged")) {   /* resuming would diverge again, the same way */
+        if (runfiles_summary_says(T->dir, "diverged")) {   /* resuming would diverge again, the same way */
             snprintf(err, errlen, "%s: no checkpoint to resume from (the run diverged before its "
                      "first save); start over with --force and other settings", T->dir);
             return -1;
@@ -525,22 +453,6 @@ static long restore(Trainer *T, char *err, size_t errlen) {
     for (int i = 0; i < 3; i++)
         if (rundir_truncate_csv(T->dir, csvs[i], keep, err, errlen) != 0) return -1;
     return step;
-}
-
-static int read_saved_config(Trainer *T, char *err, size_t errlen) {
-    char path[1200];
-    size_t len;
-    snprintf(path, sizeof path, "%s/config.json", T->dir);
-    char *json = (char *)read_whole_file(path, &len, err, errlen);
-    if (!json) return -1;
-    int rc = config_read_json(&T->cfg, json, err, errlen);
-    free(json);
-    if (rc != 0) {   /* err starts with "config.json: "; name the run directory too */
-        char why[512];
-        snprintf(why, sizeof why, "%.511s", err);
-        snprintf(err, errlen, "%.1100s/%.511s", T->dir, why);
-    }
-    return rc;
 }
 
 static OptConfig opt_config(const Config *c) {
@@ -569,21 +481,14 @@ int main(int argc, char **argv) {
     if (rc == CONFIG_HELP) return config_help(stdout), 0;
     if (rc != CONFIG_OK) return usage_error(err);
     Config *c = &T.cfg;
-    if (c->resume && !*c->name && !*c->run_dir) return usage_error("--resume needs --name or --run-dir");
-    if (c->resume && c->force) return usage_error("--resume and --force exclude each other");
-    if (c->resume && config_check_resume_flags(c, err, sizeof err) != 0) return usage_error(err);
-    if (config_given(c, "steps") && config_given(c, "epochs")) return usage_error("give --steps or --epochs, not both");
-    if (strcmp(c->dataset, "folder") == 0 && !config_given(c, "data-dir") && !c->resume)
-        return usage_error("--dataset folder needs --data-dir ROOT (with ROOT/train and ROOT/test)");
     char prefix[160];
     snprintf(prefix, sizeof prefix, "%s-ns%g-seed%ld", c->dataset, c->noise_scale, c->seed);
     rundir_resolve(T.dir, sizeof T.dir, c->run_dir, c->name, prefix);
     if (rundir_check(T.dir, c->resume, c->force, 1, err, sizeof err) != 0) return usage_error(err);
     if (c->resume && (T.lock_fd = rundir_lock(T.dir, err, sizeof err)) < 0)
         return fprintf(stderr, "train: %s\n", err), 1;
-    if (c->resume && read_saved_config(&T, err, sizeof err) != 0) return fprintf(stderr, "train: %s\n", err), 1;
-    if (c->resume && config_given(c, "epochs")) c->steps = 0;   /* the new --epochs wins */
-    if (c->resume && config_given(c, "steps")) c->epochs = 0;
+    if (c->resume && runfiles_read_config(T.dir, c, err, sizeof err) != 0)
+        return fprintf(stderr, "train: %s\n", err), 1;
     setup_threads(&T);
     blasinfo_warn_generic(stderr, "train");
 
@@ -598,6 +503,7 @@ int main(int argc, char **argv) {
     alloc_batch(&T);
     T.steps_per_epoch = T.train.count / c->batch;
     T.total_steps = c->epochs > 0 ? (long)ceil(c->epochs * T.steps_per_epoch) : c->steps;
+    config_resolve_intervals(c, T.total_steps);
 
     if (!c->resume && (rc = rundir_create(T.dir, c->force, &T.lock_fd, err, sizeof err)) != 0)
         return rc == RUNDIR_EXISTS ? usage_error(err) : (fprintf(stderr, "train: %s\n", err), 1);
@@ -606,7 +512,7 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "train: %s\n", err), EXIT_USAGE;
     if (c->resume) {
         if ((start = restore(&T, err, sizeof err)) < 0) return fprintf(stderr, "train: %s\n", err), 1;
-        if (start >= T.total_steps && !summary_says(T.dir, "finished"))
+        if (start >= T.total_steps && !runfiles_summary_says(T.dir, "finished"))
             return finish_summary(&T, start);   /* killed after its final save */
         if (start >= T.total_steps) return already_finished(&T, start);
     } else {
