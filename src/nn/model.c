@@ -87,7 +87,8 @@ typedef struct {
 #define ACT_ALIGN 16     /* floats: every array starts on a 64-byte line */
 #define ACT_MAX 32
 
-/* The table; returns its length. The layers' x and out are views of the states x. */
+/* The table into t (room for ACT_MAX arrays, checked when compiled); returns its length.
+   The layers' x and out are views of the states x. */
 static int act_table(const ModelShape *s, ActArray *t) {
     size_t n = s->n, d = s->d, M = s->M, L = s->L, C = s->C, hnn = (size_t)s->H * n * n;
     size_t mlp = M > 0;
@@ -119,6 +120,7 @@ static int act_table(const ModelShape *s, ActArray *t) {
         {ACT_MODEL(dpooled), 1, d},
         {ACT_MODEL(dlogits), 1, C},
     };
+    _Static_assert(sizeof all / sizeof *all <= ACT_MAX, "the activation table outgrew ACT_MAX");
     int count = (int)(sizeof all / sizeof *all);
     memcpy(t, all, sizeof all);
     return count;
