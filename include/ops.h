@@ -5,10 +5,13 @@
 #define OPS_H
 #include <stdint.h>
 
-/* x = y / sqrt(mean(y^2) + 1e-6) per row. y, x: (N, d); rstd: (N). x may alias y. */
-void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d);
-/* dy = rstd * (dx - x * <dx, x> / d). dy may alias dx. */
-void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d);
+/* out = inp / sqrt(mean(inp^2) + 1e-6) per row. inp, out: (N, d); rstd (N) caches the
+   1/rms of each row. out may alias inp. */
+void rmsnorm_forward(float *out, float *rstd, const float *inp, int N, int d);
+/* dinp = rstd * (dout - out * <dout, out> / d), from the forward's out and rstd. dinp may
+   alias dout. */
+void rmsnorm_backward(float *dinp, const float *dout, const float *out, const float *rstd, int N,
+                      int d);
 /* The residual step of every layer: out = rmsnorm(x + alpha f), x, f, out (N, d), in one
    pass per row. Backward: on entry dx = dL/dout; leaves dx = dL/d(x + alpha f), the
    identity path's gradient, and df = alpha dx, the gradient into f. */

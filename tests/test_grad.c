@@ -97,19 +97,19 @@ static double check_tensor(const char *name, float *x, size_t n, const float *an
 
 /* ---- rmsnorm --------------------------------------------------------------------------- */
 
-typedef struct { float *x, *rstd, *y; int N, d; } NormCtx;
-static void norm_fwd(void *p) { NormCtx *c = p; rmsnorm_forward(c->x, c->rstd, c->y, c->N, c->d); }
+typedef struct { float *out, *rstd, *inp; int N, d; } NormCtx;
+static void norm_fwd(void *p) { NormCtx *c = p; rmsnorm_forward(c->out, c->rstd, c->inp, c->N, c->d); }
 
 static void test_grad_rmsnorm(void) {
     Rng r; rng_seed(&r, 11);
     int N = 6, d = 10;
     NormCtx c = {xmalloc(sizeof(float) * N * d), xmalloc(sizeof(float) * N), randn(N * d, 2.0, &r), N, d};
-    float *rproj = randn(N * d, 1.0, &r), *dy = xmalloc(sizeof(float) * N * d);
-    Scalar s = {norm_fwd, &c, c.x, (size_t)N * d, rproj, NULL, 1e-2f, 1e-3};
+    float *rproj = randn(N * d, 1.0, &r), *dinp = xmalloc(sizeof(float) * N * d);
+    Scalar s = {norm_fwd, &c, c.out, (size_t)N * d, rproj, NULL, 1e-2f, 1e-3};
     scalar_value(&s);
-    rmsnorm_backward(dy, rproj, c.x, c.rstd, N, d);
-    check_tensor("rmsnorm dy", c.y, N * d, dy, &s);
-    free(c.x); free(c.rstd); free(c.y); free(rproj); free(dy);
+    rmsnorm_backward(dinp, rproj, c.out, c.rstd, N, d);
+    check_tensor("rmsnorm dinp", c.inp, N * d, dinp, &s);
+    free(c.out); free(c.rstd); free(c.inp); free(rproj); free(dinp);
 }
 
 /* ---- residual step: out = rmsnorm(x + alpha f) ---------------------------------------- */

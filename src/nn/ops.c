@@ -33,16 +33,16 @@ static double dot_double(const float *a, const float *b, int d) {
     return s;
 }
 
-/* One row: x = y r, r = (mean(y^2) + eps)^(-1/2); returns r. x may alias y. */
-static float rmsnorm_row(float *x, const float *y, int d) {
-    double ss = dot_double(y, y, d);
+/* One row: out = inp r, r = (mean(inp^2) + eps)^(-1/2); returns r. out may alias inp. */
+static float rmsnorm_row(float *out, const float *inp, int d) {
+    double ss = dot_double(inp, inp, d);
     float r = (float)(1.0 / sqrt(ss / d + 1e-6));
-    for (int j = 0; j < d; j++) x[j] = y[j] * r;
+    for (int j = 0; j < d; j++) out[j] = inp[j] * r;
     return r;
 }
 
-void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d) {
-    for (int i = 0; i < N; i++) rstd[i] = rmsnorm_row(x + (size_t)i * d, y + (size_t)i * d, d);
+void rmsnorm_forward(float *out, float *rstd, const float *inp, int N, int d) {
+    for (int i = 0; i < N; i++) rstd[i] = rmsnorm_row(out + (size_t)i * d, inp + (size_t)i * d, d);
 }
 
 /* One pass per row: the sum, then its norm while the row is in L1. */
@@ -56,16 +56,18 @@ void residual_rmsnorm_forward(float *out, float *rstd, const float *x, const flo
     }
 }
 
-/* x = y r with r = (mean(y^2) + eps)^(-1/2), so dr/dy_j = -r^3 y_j / d and
-   dy_j = r dx_j - r^3 y_j <dx, y> / d = r (dx_j - x_j <dx, x> / d). */
-static void rmsnorm_backward_row(float *dy, const float *dx, const float *x, float r, int d) {
-    float c = (float)(dot_double(dx, x, d) / d);
-    for (int j = 0; j < d; j++) dy[j] = r * (dx[j] - x[j] * c);
+/* out = inp r with r = (mean(inp^2) + eps)^(-1/2), so dr/dinp_j = -r^3 inp_j / d and
+   dinp_j = r dout_j - r^3 inp_j <dout, inp> / d = r (dout_j - out_j <dout, out> / d). */
+static void rmsnorm_backward_row(float *dinp, const float *dout, const float *out, float r, int d) {
+    float c = (float)(dot_double(dout, out, d) / d);
+    for (int j = 0; j < d; j++) dinp[j] = r * (dout[j] - out[j] * c);
 }
 
-void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d) {
+void rmsnorm_backward(float *dinp, const float *dout, const float *out, const float *rstd, int N,
+                      int d) {
     for (int i = 0; i < N; i++)
-        rmsnorm_backward_row(dy + (size_t)i * d, dx + (size_t)i * d, x + (size_t)i * d, rstd[i], d);
+        rmsnorm_backward_row(dinp + (size_t)i * d, dout + (size_t)i * d, out + (size_t)i * d,
+                             rstd[i], d);
 }
 
 /* out = rmsnorm(x + alpha f): dx = dy (the identity path), df = alpha dy. */
