@@ -13,13 +13,14 @@ typedef struct {
     float beta, alpha;  /* attention inverse temperature; residual scale */
 } ModelShape;
 
-typedef struct { float *q, *k, *v, *w1, *w2; } LayerParams;
+typedef struct { float *wq, *wk, *wv, *w1, *w2; } LayerParams;
 
 /* Pointers into one contiguous block (parameters, gradients and optimizer moments share it). */
 typedef struct {
     float *embed;          /* (in_dim, d) */
     float *pos;            /* (n, d) */
-    LayerParams *layers;   /* [L]: q, k, v (d, d); w1 (d, M); w2 (M, d) */
+    LayerParams *layers;   /* [L]: wq, wk, wv (d, d), named layers.l.q, .k, .v in files;
+                              w1 (d, M); w2 (M, d) */
     float *head_w;         /* (d, C) */
     float *head_b;         /* (C) */
 } Params;

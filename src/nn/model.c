@@ -58,9 +58,9 @@ static void point_params(const Model *m, Params *p, float *block) {
     int i = 2;
     for (int l = 0; l < m->s.L; l++) {
         LayerParams *lp = &p->layers[l];
-        lp->q = block + t[i++].offset;
-        lp->k = block + t[i++].offset;
-        lp->v = block + t[i++].offset;
+        lp->wq = block + t[i++].offset;
+        lp->wk = block + t[i++].offset;
+        lp->wv = block + t[i++].offset;
         lp->w1 = M > 0 ? block + t[i++].offset : NULL;
         lp->w2 = M > 0 ? block + t[i++].offset : NULL;
     }
@@ -240,12 +240,12 @@ void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean) {
     fill_normal(m->w.pos, (size_t)s->n * s->d, 1.0, &r);
     for (int l = 0; l < s->L; l++) {
         LayerParams *p = &m->w.layers[l];
-        fill_normal(p->q, dd, 1.0 / sqrt(s->d), &r);
-        fill_normal(p->k, dd, 1.0 / sqrt(s->d), &r);
+        fill_normal(p->wq, dd, 1.0 / sqrt(s->d), &r);
+        fill_normal(p->wk, dd, 1.0 / sqrt(s->d), &r);
         for (int i = 0; i < s->d; i++)
             for (int j = 0; j < s->d; j++) {
                 double g = rng_normal(&r) / sqrt(s->d);
-                p->v[(size_t)i * s->d + j] = (float)((i == j ? value_mean : 0.0) + noise_scale * g);
+                p->wv[(size_t)i * s->d + j] = (float)((i == j ? value_mean : 0.0) + noise_scale * g);
             }
         if (s->M > 0) {
             fill_normal(p->w1, (size_t)s->d * s->M, 1.0 / sqrt(s->d), &r);
@@ -262,9 +262,9 @@ void model_set_qk_identity(Model *m) {
     size_t dd = (size_t)s->d * s->d;
     for (int l = 0; l < s->L; l++) {
         LayerParams *p = &m->w.layers[l];
-        memset(p->q, 0, sizeof(float) * dd);
-        memset(p->k, 0, sizeof(float) * dd);
-        for (int i = 0; i < s->d; i++) p->q[(size_t)i * s->d + i] = p->k[(size_t)i * s->d + i] = 1.0f;
+        memset(p->wq, 0, sizeof(float) * dd);
+        memset(p->wk, 0, sizeof(float) * dd);
+        for (int i = 0; i < s->d; i++) p->wq[(size_t)i * s->d + i] = p->wk[(size_t)i * s->d + i] = 1.0f;
     }
 }
 
@@ -321,9 +321,9 @@ static void layers_forward(const Model *m, const Activations *a, int B) {
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
         const LayerActs *t = &a->layers[l];
-        linear_forward(t->q, t->x, p->q, NULL, N, d, d);
-        linear_forward(t->k, t->x, p->k, NULL, N, d, d);
-        linear_forward(t->v, t->x, p->v, NULL, N, d, d);
+        linear_forward(t->q, t->x, p->wq, NULL, N, d, d);
+        linear_forward(t->k, t->x, p->wk, NULL, N, d, d);
+        linear_forward(t->v, t->x, p->wv, NULL, N, d, d);
         attention_forward(a->tmp, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
         residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->tmp, s->alpha, N, d);
         if (s->M > 0) {
@@ -399,9 +399,9 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
         /* attention's core gives dq, dk, dv; each projection adds its part to dx */
         attention_backward(a->dq, a->dk, a->dv, a->dS, a->tmp, t->q, t->k, t->v, t->att, B,
                            s->n, d, s->H, s->beta);
-        linear_backward(a->dx, gp->q, NULL, a->dq, t->x, p->q, N, d, d, LINEAR_DX_ADD);
-        linear_backward(a->dx, gp->k, NULL, a->dk, t->x, p->k, N, d, d, LINEAR_DX_ADD);
-        linear_backward(a->dx, gp->v, NULL, a->dv, t->x, p->v, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->wq, NULL, a->dq, t->x, p->wq, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->wk, NULL, a->dk, t->x, p->wk, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->wv, NULL, a->dv, t->x, p->wv, N, d, d, LINEAR_DX_ADD);
     }
     rmsnorm_backward(a->dy, a->dx, a->x, a->rstd0, N, d);
     embed_backward(g->embed, g->pos, a->dy, in.patches, in.tokens, B, s->n, s->in_dim, d);
