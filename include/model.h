@@ -54,7 +54,8 @@ typedef struct {
     float *logits;   /* (B, C) */
     float *probs;    /* (B, C) */
     /* scratch */
-    float *tmp;              /* (N, d) sublayer output in forward; its gradient in backward */
+    float *f;                /* (N, d) forward: a sublayer's output f (attention, then MLP) */
+    float *df;               /* (N, d) backward: dL/df, the gradient into that output */
     float *dx, *dy;          /* (N, d) gradient w.r.t. the current state, and before its norm */
     float *dq, *dk, *dv;     /* (N, d) */
     float *dS;               /* (B, H, n, n) */

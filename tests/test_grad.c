@@ -462,7 +462,8 @@ static void check_activation_views(int M) {
     Span sp[64];
     int k = 0;
     Span model_arrays[] = {{a->x, Nd * (sh.L + 1)}, {a->rstd0, N}, {a->pooled, (size_t)B * sh.d},
-                           {a->logits, (size_t)B * sh.C}, {a->probs, (size_t)B * sh.C}, {a->tmp, Nd},
+                           {a->logits, (size_t)B * sh.C}, {a->probs, (size_t)B * sh.C}, {a->f, Nd},
+                           {a->df, Nd},
                            {a->dx, Nd}, {a->dy, Nd}, {a->dq, Nd}, {a->dk, Nd}, {a->dv, Nd},
                            {a->dS, att}, {a->dg, NM}, {a->dh, NM}, {a->dpooled, (size_t)B * sh.d},
                            {a->dlogits, (size_t)B * sh.C}};

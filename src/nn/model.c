@@ -108,7 +108,8 @@ static int act_table(const ModelShape *s, ActArray *t) {
         {ACT_MODEL(pooled), 1, d},
         {ACT_MODEL(logits), 1, C},
         {ACT_MODEL(probs), 1, C},
-        {ACT_MODEL(tmp), 1, n * d},
+        {ACT_MODEL(f), 1, n * d},
+        {ACT_MODEL(df), 1, n * d},
         {ACT_MODEL(dx), 1, n * d},
         {ACT_MODEL(dy), 1, n * d},
         {ACT_MODEL(dq), 1, n * d},
@@ -324,11 +325,11 @@ static void layers_forward(const Model *m, const Activations *a, int B) {
         linear_forward(t->q, t->x, p->wq, NULL, N, d, d);
         linear_forward(t->k, t->x, p->wk, NULL, N, d, d);
         linear_forward(t->v, t->x, p->wv, NULL, N, d, d);
-        attention_forward(a->tmp, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
-        residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->tmp, s->alpha, N, d);
+        attention_forward(a->f, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
+        residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->f, s->alpha, N, d);
         if (s->M > 0) {
-            mlp_forward(a->tmp, t->h, t->g, t->gate, t->xa, p->w1, p->w2, N, d, s->M);
-            residual_rmsnorm_forward(t->out, t->rstd_m, t->xa, a->tmp, s->alpha, N, d);
+            mlp_forward(a->f, t->h, t->g, t->gate, t->xa, p->w1, p->w2, N, d, s->M);
+            residual_rmsnorm_forward(t->out, t->rstd_m, t->xa, a->f, s->alpha, N, d);
         }
     }
 }
@@ -391,13 +392,13 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
         const LayerParams *gp = &g->layers[l];
         const LayerActs *t = &a->layers[l];
         if (s->M > 0) {
-            residual_rmsnorm_backward(a->dx, a->tmp, t->out, t->rstd_m, s->alpha, N, d);
-            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, t->xa, t->h, t->g,
+            residual_rmsnorm_backward(a->dx, a->df, t->out, t->rstd_m, s->alpha, N, d);
+            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->df, t->xa, t->h, t->g,
                          t->gate, p->w1, p->w2, N, d, s->M);
         }
-        residual_rmsnorm_backward(a->dx, a->tmp, t->xa, t->rstd_a, s->alpha, N, d);
+        residual_rmsnorm_backward(a->dx, a->df, t->xa, t->rstd_a, s->alpha, N, d);
         /* attention's core gives dq, dk, dv; each projection adds its part to dx */
-        attention_backward(a->dq, a->dk, a->dv, a->dS, a->tmp, t->q, t->k, t->v, t->att, B,
+        attention_backward(a->dq, a->dk, a->dv, a->dS, a->df, t->q, t->k, t->v, t->att, B,
                            s->n, d, s->H, s->beta);
         linear_backward(a->dx, gp->wq, NULL, a->dq, t->x, p->wq, N, d, d, LINEAR_DX_ADD);
         linear_backward(a->dx, gp->wk, NULL, a->dk, t->x, p->wk, N, d, d, LINEAR_DX_ADD);
