@@ -315,7 +315,7 @@ static void shard_range(int B, int K, int k, int *b0, int *b1) {
 }
 
 /* The residual stack on x[0] (already set) of B examples on the view a. Layer l:
-   xa = rmsnorm(x + alpha attention(x Wq, x Wk, x Wv)); out = rmsnorm(xa + alpha mlp(xa)). */
+   xa = rmsnorm(x + alpha attention(x Wq, x Wk, x Wv)); out = rmsnorm(xa + alpha gelu(xa W1) W2). */
 static void layers_forward(const Model *m, const Activations *a, int B) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
@@ -328,7 +328,9 @@ static void layers_forward(const Model *m, const Activations *a, int B) {
         attention_forward(a->f, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
         residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->f, s->alpha, N, d);
         if (s->M > 0) {
-            mlp_forward(a->f, t->h, t->g, t->gate, t->xa, p->w1, p->w2, N, d, s->M);
+            linear_forward(t->h, t->xa, p->w1, NULL, N, d, s->M);           /* h = xa W1 (N, M) */
+            gelu_forward(t->g, t->gate, t->h, (size_t)N * s->M);
+            linear_forward(a->f, t->g, p->w2, NULL, N, s->M, d);            /* f = g W2 (N, d) */
             residual_rmsnorm_forward(t->out, t->rstd_m, t->xa, a->f, s->alpha, N, d);
         }
     }
@@ -393,8 +395,9 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
         const LayerActs *t = &a->layers[l];
         if (s->M > 0) {
             residual_rmsnorm_backward(a->dx, a->df, t->out, t->rstd_m, s->alpha, N, d);
-            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->df, t->xa, t->h, t->g,
-                         t->gate, p->w1, p->w2, N, d, s->M);
+            linear_backward(a->dg, gp->w2, NULL, a->df, t->g, p->w2, N, s->M, d, LINEAR_DX_SET);
+            gelu_backward(a->dh, a->dg, t->h, t->gate, (size_t)N * s->M);
+            linear_backward(a->dx, gp->w1, NULL, a->dh, t->xa, p->w1, N, d, s->M, LINEAR_DX_ADD);
         }
         residual_rmsnorm_backward(a->dx, a->df, t->xa, t->rstd_a, s->alpha, N, d);
         /* attention's core gives dq, dk, dv; each projection adds its part to dx */

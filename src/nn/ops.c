@@ -172,7 +172,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
     }
 }
 
-/* ---- MLP with tanh-GELU --------------------------------------------------------------
+/* ---- tanh-GELU (the MLP's activation; the MLP is linear, gelu, linear in model.c) ----
    gelu(x) = 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2/pi). With the exact
    identity 0.5 (1 + tanh u) = sigmoid(2u) = s this is x s: one expf per element, and s
    is cached so that the backward pass needs no transcendental function at all:
@@ -181,10 +181,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
 #define GELU_C 0.7978845608028654f   /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
-                 const float *W2, int N, int d, int M) {
-    linear_forward(h, X, W1, NULL, N, d, M);                    /* h = X W1 (N, M) */
-    size_t count = (size_t)N * M;
+void gelu_forward(float *g, float *gate, const float *h, size_t count) {
+    float *s = gate;                                            /* s of the formulas above */
     enum { PIECE = 2048 };                                      /* three passes while in L1 */
     for (size_t i0 = 0; i0 < count; i0 += PIECE) {
         size_t i1 = count - i0 < PIECE ? count : i0 + PIECE;
@@ -198,19 +196,14 @@ void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const
             g[i] = h[i] * s[i];
         }
     }
-    linear_forward(out, g, W2, NULL, N, M, d);                  /* out = g W2 (N, d) */
 }
 
-void mlp_backward(float *dX, float *dW1, float *dW2, float *dg, float *dh,
-                  const float *dout, const float *X, const float *h, const float *g,
-                  const float *s, const float *W1, const float *W2, int N, int d, int M) {
-    linear_backward(dg, dW2, NULL, dout, g, W2, N, M, d, LINEAR_DX_SET);  /* dg (N, M) */
-    for (size_t i = 0; i < (size_t)N * M; i++) {
-        float x = h[i], si = s[i];
+void gelu_backward(float *dh, const float *dg, const float *h, const float *gate, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        float x = h[i], si = gate[i];
         float grad = si + x * 2.0f * si * (1.0f - si) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
         dh[i] = dg[i] * grad;
     }
-    linear_backward(dX, dW1, NULL, dh, X, W1, N, d, M, LINEAR_DX_ADD);    /* dX (N, d) */
 }
 
 /* ---- Embedding, pooling, head, loss -------------------------------------------------- */
