@@ -8,8 +8,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* s as a JSON string literal: quote, backslash and control characters escaped; other
-   bytes (UTF-8) unchanged. */
+/* The one JSON string escaper: s as a JSON string literal, quotes included, into dst (cap
+   bytes, NUL-terminated, cut short if it does not fit; dst may be NULL when cap is 0).
+   Returns the literal's length, as snprintf does. Quote and backslash escaped, control
+   characters as \b \f \n \r \t or \u00XX; valid UTF-8 unchanged; a byte that is not part
+   of a valid UTF-8 sequence becomes \ufffd (JSON text is UTF-8). */
+size_t json_quote(char *dst, size_t cap, const char *s);
+/* s as a JSON string literal (json_quote) to out. */
 void json_put_string(FILE *out, const char *s);
 /* x formatted with fmt (one double conversion, e.g. "%.6f"), or null when x is NaN or
    infinite (JSON has no such numbers). */

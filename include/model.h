@@ -13,13 +13,14 @@ typedef struct {
     float beta, alpha;  /* attention inverse temperature; residual scale */
 } ModelShape;
 
-typedef struct { float *q, *k, *v, *w1, *w2; } LayerParams;
+typedef struct { float *wq, *wk, *wv, *w1, *w2; } LayerParams;
 
 /* Pointers into one contiguous block (parameters, gradients and optimizer moments share it). */
 typedef struct {
     float *embed;          /* (in_dim, d) */
     float *pos;            /* (n, d) */
-    LayerParams *layers;   /* [L]: q, k, v (d, d); w1 (d, M); w2 (M, d) */
+    LayerParams *layers;   /* [L]: wq, wk, wv (d, d), named layers.l.q, .k, .v in files;
+                              w1 (d, M); w2 (M, d) */
     float *head_w;         /* (d, C) */
     float *head_b;         /* (C) */
 } Params;
@@ -53,7 +54,8 @@ typedef struct {
     float *logits;   /* (B, C) */
     float *probs;    /* (B, C) */
     /* scratch */
-    float *tmp;              /* (N, d) sublayer output in forward; its gradient in backward */
+    float *f;                /* (N, d) forward: a sublayer's output f (attention, then MLP) */
+    float *df;               /* (N, d) backward: dL/df, the gradient into that output */
     float *dx, *dy;          /* (N, d) gradient w.r.t. the current state, and before its norm */
     float *dq, *dk, *dv;     /* (N, d) */
     float *dS;               /* (B, H, n, n) */

@@ -3,12 +3,16 @@
    (+=) into parameter gradients and write (=) input gradients unless noted. */
 #ifndef OPS_H
 #define OPS_H
+#include <stddef.h>
 #include <stdint.h>
 
-/* x = y / sqrt(mean(y^2) + 1e-6) per row. y, x: (N, d); rstd: (N). x may alias y. */
-void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d);
-/* dy = rstd * (dx - x * <dx, x> / d). dy may alias dx. */
-void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d);
+/* out = inp / sqrt(mean(inp^2) + 1e-6) per row. inp, out: (N, d); rstd (N) caches the
+   1/rms of each row. out may alias inp. */
+void rmsnorm_forward(float *out, float *rstd, const float *inp, int N, int d);
+/* dinp = rstd * (dout - out * <dout, out> / d), from the forward's out and rstd. dinp may
+   alias dout. */
+void rmsnorm_backward(float *dinp, const float *dout, const float *out, const float *rstd, int N,
+                      int d);
 /* The residual step of every layer: out = rmsnorm(x + alpha f), x, f, out (N, d), in one
    pass per row. Backward: on entry dx = dL/dout; leaves dx = dL/d(x + alpha f), the
    identity path's gradient, and df = alpha dx, the gradient into f. */
@@ -41,14 +45,12 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
                         const float *q, const float *k, const float *v, const float *att,
                         int B, int n, int d, int H, float beta);
 
-/* tanh-GELU MLP: h = X W1 (N, M); g = gelu(h); out = g W2 (N, d). s (N, M) caches the
-   gate 0.5 (1 + tanh(...)) of gelu(h) = h * s for the backward pass. */
-void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
-                 const float *W2, int N, int d, int M);
-/* Accumulates (+=) the input gradient into dX and dW1, dW2. dg_scratch, dh_scratch (N, M). */
-void mlp_backward(float *dX, float *dW1, float *dW2, float *dg_scratch, float *dh_scratch,
-                  const float *dout, const float *X, const float *h, const float *g,
-                  const float *s, const float *W1, const float *W2, int N, int d, int M);
+/* tanh-GELU, element by element over count values (the MLP is linear, gelu, linear):
+   g = gelu(h) = 0.5 h (1 + tanh(sqrt(2/pi) (h + 0.044715 h^3))) = h * gate; gate (count)
+   caches 0.5 (1 + tanh(...)) for the backward pass. h, g, gate: (count). */
+void gelu_forward(float *g, float *gate, const float *h, size_t count);
+/* dh = dg * gelu'(h) from h and the cached gate; writes (=) dh. dh may alias dg. */
+void gelu_backward(float *dh, const float *dg, const float *h, const float *gate, size_t count);
 
 /* Embedding plus positions (before the norm). images: e = patches (B*n, P) @ We (P, d);
    sequences: e = E[token]. out (B*n, d) = e + pos[i]. */

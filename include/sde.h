@@ -80,8 +80,4 @@ double sde_pair_run(const SdeParams *p, long steps, double stop_eps, int sampler
    Returns 1 one cluster, 2 two groups with every cross pair c_ij < -1 + delta (antipodal
    groups; *smaller gets the smaller group's size), 0 anything else. */
 int sde_token_outcome(const double *U, int n, int d, double delta, int *smaller);
-
-/* A list of numbers for a flag: "a,b,c" or a range "start:step:stop" (stop included if
-   hit within 1e-9 of a step). Returns the count (<= max), or -1 with a reason in err. */
-int sde_parse_list(const char *text, double *out, int max, char *err, size_t errlen);
 #endif

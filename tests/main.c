@@ -14,7 +14,8 @@ extern const TestCase rng_tests[], grad_tests[], optim_tests[], init_tests[],
     parity_tests[], simulate_tests[], sde_tests[], experiment_tests[], checkpoint_tests[],
     resources_tests[], pinned_tests[], plots_tests[], diverge_tests[], pair_exact_tests[],
     sde_network_tests[], proc_tests[], freeze_tests[], escape_tests[], smallmm_tests[],
-    expf_batch_tests[], records_tests[], paper_init_tests[], rates_tests[];
+    expf_batch_tests[], records_tests[], paper_init_tests[], rates_tests[], json_tests[],
+    numlist_tests[];
 
 static const TestCase *const suites[] = {
     rng_tests, grad_tests, optim_tests, init_tests, metrics_tests,
@@ -22,7 +23,8 @@ static const TestCase *const suites[] = {
     parity_tests, simulate_tests, sde_tests, experiment_tests, checkpoint_tests,
     resources_tests, pinned_tests, plots_tests, diverge_tests, pair_exact_tests,
     sde_network_tests, proc_tests, freeze_tests, escape_tests, smallmm_tests,
-    expf_batch_tests, records_tests, paper_init_tests, rates_tests,
+    expf_batch_tests, records_tests, paper_init_tests, rates_tests, json_tests,
+    numlist_tests,
 };
 
 int main(int argc, char **argv) {

@@ -97,19 +97,19 @@ static double check_tensor(const char *name, float *x, size_t n, const float *an
 
 /* ---- rmsnorm --------------------------------------------------------------------------- */
 
-typedef struct { float *x, *rstd, *y; int N, d; } NormCtx;
-static void norm_fwd(void *p) { NormCtx *c = p; rmsnorm_forward(c->x, c->rstd, c->y, c->N, c->d); }
+typedef struct { float *out, *rstd, *inp; int N, d; } NormCtx;
+static void norm_fwd(void *p) { NormCtx *c = p; rmsnorm_forward(c->out, c->rstd, c->inp, c->N, c->d); }
 
 static void test_grad_rmsnorm(void) {
     Rng r; rng_seed(&r, 11);
     int N = 6, d = 10;
     NormCtx c = {xmalloc(sizeof(float) * N * d), xmalloc(sizeof(float) * N), randn(N * d, 2.0, &r), N, d};
-    float *rproj = randn(N * d, 1.0, &r), *dy = xmalloc(sizeof(float) * N * d);
-    Scalar s = {norm_fwd, &c, c.x, (size_t)N * d, rproj, NULL, 1e-2f, 1e-3};
+    float *rproj = randn(N * d, 1.0, &r), *dinp = xmalloc(sizeof(float) * N * d);
+    Scalar s = {norm_fwd, &c, c.out, (size_t)N * d, rproj, NULL, 1e-2f, 1e-3};
     scalar_value(&s);
-    rmsnorm_backward(dy, rproj, c.x, c.rstd, N, d);
-    check_tensor("rmsnorm dy", c.y, N * d, dy, &s);
-    free(c.x); free(c.rstd); free(c.y); free(rproj); free(dy);
+    rmsnorm_backward(dinp, rproj, c.out, c.rstd, N, d);
+    check_tensor("rmsnorm dinp", c.inp, N * d, dinp, &s);
+    free(c.out); free(c.rstd); free(c.inp); free(rproj); free(dinp);
 }
 
 /* ---- residual step: out = rmsnorm(x + alpha f) ---------------------------------------- */
@@ -211,12 +211,36 @@ static void check_attention(int B, int n, int d, int H, float beta, uint64_t see
 static void test_grad_attention_one_head(void) { check_attention(2, 5, 8, 1, 1.0f, 21); }
 static void test_grad_attention_multi_head_beta(void) { check_attention(3, 4, 12, 3, 2.5f, 22); }
 
-/* ---- MLP ------------------------------------------------------------------------------- */
+/* ---- GELU ------------------------------------------------------------------------------ */
 
-typedef struct { float *out, *h, *g, *s, *X, *W1, *W2; int N, d, M; } MlpCtx;
+typedef struct { float *g, *gate, *h; size_t count; } GeluCtx;
+static void gelu_fwd(void *p) { GeluCtx *c = p; gelu_forward(c->g, c->gate, c->h, c->count); }
+
+static void test_grad_gelu(void) {
+    Rng r; rng_seed(&r, 32);
+    size_t count = 45;
+    GeluCtx c = {xmalloc(4 * count), xmalloc(4 * count), randn(count, 1.5, &r), count};
+    float *rproj = randn(count, 1.0, &r), *dh = xmalloc(4 * count);
+    Scalar s = {gelu_fwd, &c, c.g, count, rproj, NULL, 1e-2f, 1e-3};
+    scalar_value(&s);
+    gelu_backward(dh, rproj, c.h, c.gate, count);
+    /* the forward against the tanh formula of MODEL.md */
+    for (size_t i = 0; i < count; i++) {
+        double x = c.h[i], want = 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+        CHECK(fabs(c.g[i] - want) <= 1e-6 * (1.0 + fabs(want)), "gelu(%g) = %g, want %g", x, c.g[i], want);
+    }
+    check_tensor("gelu dh", c.h, count, dh, &s);
+    free(c.g); free(c.gate); free(c.h); free(rproj); free(dh);
+}
+
+/* ---- MLP: linear, gelu, linear, as the model composes it -------------------------------- */
+
+typedef struct { float *out, *h, *g, *gate, *X, *W1, *W2; int N, d, M; } MlpCtx;
 static void mlp_fwd(void *p) {
     MlpCtx *c = p;
-    mlp_forward(c->out, c->h, c->g, c->s, c->X, c->W1, c->W2, c->N, c->d, c->M);
+    linear_forward(c->h, c->X, c->W1, NULL, c->N, c->d, c->M);
+    gelu_forward(c->g, c->gate, c->h, (size_t)c->N * c->M);
+    linear_forward(c->out, c->g, c->W2, NULL, c->N, c->M, c->d);
 }
 
 static void test_grad_mlp(void) {
@@ -230,16 +254,13 @@ static void test_grad_mlp(void) {
     float *dg = xmalloc(4 * N * M), *dh = xmalloc(4 * N * M);
     Scalar s = {mlp_fwd, &c, c.out, (size_t)N * d, rproj, NULL, 1e-2f, 1e-3};
     scalar_value(&s);
-    mlp_backward(dX, dW1, dW2, dg, dh, rproj, c.X, c.h, c.g, c.s, c.W1, c.W2, N, d, M);
-    /* the gelu itself against the tanh formula of MODEL.md */
-    for (int i = 0; i < N * M; i++) {
-        double x = c.h[i], want = 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
-        CHECK(fabs(c.g[i] - want) <= 1e-6 * (1.0 + fabs(want)), "gelu(%g) = %g, want %g", x, c.g[i], want);
-    }
+    linear_backward(dg, dW2, NULL, rproj, c.g, c.W2, N, M, d, LINEAR_DX_SET);
+    gelu_backward(dh, dg, c.h, c.gate, (size_t)N * M);
+    linear_backward(dX, dW1, NULL, dh, c.X, c.W1, N, d, M, LINEAR_DX_ADD);
     check_tensor("mlp dX", c.X, N * d, dX, &s);
     check_tensor("mlp dW1", c.W1, d * M, dW1, &s);
     check_tensor("mlp dW2", c.W2, M * d, dW2, &s);
-    float *bufs[] = {c.out, c.h, c.g, c.s, c.X, c.W1, c.W2, rproj, dX, dW1, dW2, dg, dh};
+    float *bufs[] = {c.out, c.h, c.g, c.gate, c.X, c.W1, c.W2, rproj, dX, dW1, dW2, dg, dh};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
 }
 
@@ -462,7 +483,8 @@ static void check_activation_views(int M) {
     Span sp[64];
     int k = 0;
     Span model_arrays[] = {{a->x, Nd * (sh.L + 1)}, {a->rstd0, N}, {a->pooled, (size_t)B * sh.d},
-                           {a->logits, (size_t)B * sh.C}, {a->probs, (size_t)B * sh.C}, {a->tmp, Nd},
+                           {a->logits, (size_t)B * sh.C}, {a->probs, (size_t)B * sh.C}, {a->f, Nd},
+                           {a->df, Nd},
                            {a->dx, Nd}, {a->dy, Nd}, {a->dq, Nd}, {a->dk, Nd}, {a->dv, Nd},
                            {a->dS, att}, {a->dg, NM}, {a->dh, NM}, {a->dpooled, (size_t)B * sh.d},
                            {a->dlogits, (size_t)B * sh.C}};
@@ -503,6 +525,7 @@ SUITE(grad_tests) = {
     {"grad_linear_bias", test_grad_linear_bias},
     {"grad_attention_one_head", test_grad_attention_one_head},
     {"grad_attention_multi_head_beta", test_grad_attention_multi_head_beta},
+    {"grad_gelu", test_grad_gelu},
     {"grad_mlp", test_grad_mlp},
     {"grad_embed_patches", test_grad_embed_patches},
     {"grad_embed_tokens", test_grad_embed_tokens},

@@ -36,7 +36,7 @@ static void test_init_value_noise_scales(void) {
         double mean_all = 0, std_all = 0;
         for (int l = 0; l < m.s.L; l++) {
             double mean, std;
-            stats(m.w.layers[l].v, 64, 64, 0.5, &mean, &std);
+            stats(m.w.layers[l].wv, 64, 64, 0.5, &mean, &std);
             mean_all += mean / m.s.L;
             std_all += std / m.s.L;
         }
@@ -55,12 +55,12 @@ static void test_init_suppressed_noise_is_exact(void) {
     for (int l = 0; l < m.s.L; l++)
         for (int i = 0; i < 64; i++)
             for (int j = 0; j < 64; j++)
-                exact &= m.w.layers[l].v[i * 64 + j] == (i == j ? 0.75f : 0.0f);
+                exact &= m.w.layers[l].wv[i * 64 + j] == (i == j ? 0.75f : 0.0f);
     CHECK(exact, "noise-scale 0 gives exactly value_mean * I");
     model_init(&m, 9, 0.0f, 0.0f);
     int zero = 1;
     for (int l = 0; l < m.s.L; l++)
-        for (int i = 0; i < 64 * 64; i++) zero &= m.w.layers[l].v[i] == 0.0f;
+        for (int i = 0; i < 64 * 64; i++) zero &= m.w.layers[l].wv[i] == 0.0f;
     CHECK(zero, "noise-scale 0, value-mean 0 gives V = 0");
     model_free(&m);
 }

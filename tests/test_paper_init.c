@@ -31,10 +31,10 @@ static void test_qk_identity_sets_q_k_only(void) {
         for (int i = 0; i < s.d; i++)
             for (int j = 0; j < s.d; j++) {
                 float want = i == j ? 1.0f : 0.0f;
-                identity &= b.w.layers[l].q[i * s.d + j] == want && b.w.layers[l].k[i * s.d + j] == want;
+                identity &= b.w.layers[l].wq[i * s.d + j] == want && b.w.layers[l].wk[i * s.d + j] == want;
             }
         size_t dd = (size_t)s.d * s.d;
-        others_same &= memcmp(a.w.layers[l].v, b.w.layers[l].v, sizeof(float) * dd) == 0;
+        others_same &= memcmp(a.w.layers[l].wv, b.w.layers[l].wv, sizeof(float) * dd) == 0;
         others_same &= memcmp(a.w.layers[l].w1, b.w.layers[l].w1, sizeof(float) * s.d * s.M) == 0;
     }
     others_same &= memcmp(a.w.embed, b.w.embed, sizeof(float) * s.in_dim * s.d) == 0;

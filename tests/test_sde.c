@@ -269,16 +269,6 @@ static void test_sde_token_outcomes(void) {
     CHECK(sde_token_outcome(U, n, d, 0.01, &smaller) == 2, "within delta of the group");
 }
 
-static void test_sde_parse_list(void) {
-    double v[64];
-    char err[256];
-    CHECK(sde_parse_list("0:0.25:5", v, 64, err, sizeof err) == 21 && v[20] == 5.0, "range 0:0.25:5");
-    CHECK(sde_parse_list("2,3,128", v, 64, err, sizeof err) == 3 && v[2] == 128, "list");
-    CHECK(sde_parse_list("2,,3", v, 64, err, sizeof err) < 0, "empty entry refused");
-    CHECK(sde_parse_list("1:0:3", v, 64, err, sizeof err) < 0, "zero step refused");
-    CHECK(sde_parse_list("0:1:100", v, 64, err, sizeof err) < 0, "too many values refused");
-}
-
 /* ---- ./simulate pair and tokens --------------------------------------------------------- */
 
 static char out[1 << 16];
@@ -380,7 +370,6 @@ SUITE(sde_tests) = {
     {"sde_antipodal_growth_rate", test_sde_antipodal_growth_rate},
     {"sde_deterministic_pair_clusters", test_sde_deterministic_pair_clusters},
     {"sde_token_outcomes", test_sde_token_outcomes},
-    {"sde_parse_list", test_sde_parse_list},
     {"sde_pair_command_deterministic", test_sde_pair_command_deterministic},
     {"sde_commands_bad_input", test_sde_commands_bad_input},
     {"sde_tokens_command", test_sde_tokens_command},

@@ -33,8 +33,8 @@ static double step_vs_layer(int n, int d, double beta, double beta_net, double h
     LayerParams *p = &m.w.layers[0];
     for (int i = 0; i < d; i++)
         for (int k = 0; k < d; k++) {
-            p->q[i * d + k] = p->k[i * d + k] = i == k;
-            p->v[i * d + k] = (float)(V[i * d + k] + (i == k ? vm : 0));
+            p->wq[i * d + k] = p->wk[i * d + k] = i == k;
+            p->wv[i * d + k] = (float)(V[i * d + k] + (i == k ? vm : 0));
         }
     float *X0 = xmalloc(sizeof(float) * n * d);
     for (int i = 0; i < n * d; i++) X0[i] = (float)(U[i] * sqrt((double)d));

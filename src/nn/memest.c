@@ -37,7 +37,7 @@ static uint64_t activation_floats(const ModelShape *s, uint64_t B) {
         f = add(f, mul3(2, N, M));                       /* dg, dh */
     }
     f = add(f, add(mul3(2, B, d), mul3(3, B, s->C)));    /* pooled, dpooled; logits, probs, dlogits */
-    f = add(f, mul(6, Nd));                              /* tmp, dx, dy, dq, dk, dv */
+    f = add(f, mul(7, Nd));                              /* f, df, dx, dy, dq, dk, dv */
     return add(f, att);                                  /* dS */
 }
 

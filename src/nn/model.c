@@ -58,9 +58,9 @@ static void point_params(const Model *m, Params *p, float *block) {
     int i = 2;
     for (int l = 0; l < m->s.L; l++) {
         LayerParams *lp = &p->layers[l];
-        lp->q = block + t[i++].offset;
-        lp->k = block + t[i++].offset;
-        lp->v = block + t[i++].offset;
+        lp->wq = block + t[i++].offset;
+        lp->wk = block + t[i++].offset;
+        lp->wv = block + t[i++].offset;
         lp->w1 = M > 0 ? block + t[i++].offset : NULL;
         lp->w2 = M > 0 ? block + t[i++].offset : NULL;
     }
@@ -87,7 +87,8 @@ typedef struct {
 #define ACT_ALIGN 16     /* floats: every array starts on a 64-byte line */
 #define ACT_MAX 32
 
-/* The table; returns its length. The layers' x and out are views of the states x. */
+/* The table into t (room for ACT_MAX arrays, checked when compiled); returns its length.
+   The layers' x and out are views of the states x. */
 static int act_table(const ModelShape *s, ActArray *t) {
     size_t n = s->n, d = s->d, M = s->M, L = s->L, C = s->C, hnn = (size_t)s->H * n * n;
     size_t mlp = M > 0;
@@ -107,7 +108,8 @@ static int act_table(const ModelShape *s, ActArray *t) {
         {ACT_MODEL(pooled), 1, d},
         {ACT_MODEL(logits), 1, C},
         {ACT_MODEL(probs), 1, C},
-        {ACT_MODEL(tmp), 1, n * d},
+        {ACT_MODEL(f), 1, n * d},
+        {ACT_MODEL(df), 1, n * d},
         {ACT_MODEL(dx), 1, n * d},
         {ACT_MODEL(dy), 1, n * d},
         {ACT_MODEL(dq), 1, n * d},
@@ -119,6 +121,7 @@ static int act_table(const ModelShape *s, ActArray *t) {
         {ACT_MODEL(dpooled), 1, d},
         {ACT_MODEL(dlogits), 1, C},
     };
+    _Static_assert(sizeof all / sizeof *all <= ACT_MAX, "the activation table outgrew ACT_MAX");
     int count = (int)(sizeof all / sizeof *all);
     memcpy(t, all, sizeof all);
     return count;
@@ -238,12 +241,12 @@ void model_init(Model *m, uint64_t seed, float noise_scale, float value_mean) {
     fill_normal(m->w.pos, (size_t)s->n * s->d, 1.0, &r);
     for (int l = 0; l < s->L; l++) {
         LayerParams *p = &m->w.layers[l];
-        fill_normal(p->q, dd, 1.0 / sqrt(s->d), &r);
-        fill_normal(p->k, dd, 1.0 / sqrt(s->d), &r);
+        fill_normal(p->wq, dd, 1.0 / sqrt(s->d), &r);
+        fill_normal(p->wk, dd, 1.0 / sqrt(s->d), &r);
         for (int i = 0; i < s->d; i++)
             for (int j = 0; j < s->d; j++) {
                 double g = rng_normal(&r) / sqrt(s->d);
-                p->v[(size_t)i * s->d + j] = (float)((i == j ? value_mean : 0.0) + noise_scale * g);
+                p->wv[(size_t)i * s->d + j] = (float)((i == j ? value_mean : 0.0) + noise_scale * g);
             }
         if (s->M > 0) {
             fill_normal(p->w1, (size_t)s->d * s->M, 1.0 / sqrt(s->d), &r);
@@ -260,9 +263,9 @@ void model_set_qk_identity(Model *m) {
     size_t dd = (size_t)s->d * s->d;
     for (int l = 0; l < s->L; l++) {
         LayerParams *p = &m->w.layers[l];
-        memset(p->q, 0, sizeof(float) * dd);
-        memset(p->k, 0, sizeof(float) * dd);
-        for (int i = 0; i < s->d; i++) p->q[(size_t)i * s->d + i] = p->k[(size_t)i * s->d + i] = 1.0f;
+        memset(p->wq, 0, sizeof(float) * dd);
+        memset(p->wk, 0, sizeof(float) * dd);
+        for (int i = 0; i < s->d; i++) p->wq[(size_t)i * s->d + i] = p->wk[(size_t)i * s->d + i] = 1.0f;
     }
 }
 
@@ -312,21 +315,23 @@ static void shard_range(int B, int K, int k, int *b0, int *b1) {
 }
 
 /* The residual stack on x[0] (already set) of B examples on the view a. Layer l:
-   xa = rmsnorm(x + alpha attention(x Wq, x Wk, x Wv)); out = rmsnorm(xa + alpha mlp(xa)). */
+   xa = rmsnorm(x + alpha attention(x Wq, x Wk, x Wv)); out = rmsnorm(xa + alpha gelu(xa W1) W2). */
 static void layers_forward(const Model *m, const Activations *a, int B) {
     const ModelShape *s = &m->s;
     int N = B * s->n, d = s->d;
     for (int l = 0; l < s->L; l++) {
         const LayerParams *p = &m->w.layers[l];
         const LayerActs *t = &a->layers[l];
-        linear_forward(t->q, t->x, p->q, NULL, N, d, d);
-        linear_forward(t->k, t->x, p->k, NULL, N, d, d);
-        linear_forward(t->v, t->x, p->v, NULL, N, d, d);
-        attention_forward(a->tmp, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
-        residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->tmp, s->alpha, N, d);
+        linear_forward(t->q, t->x, p->wq, NULL, N, d, d);
+        linear_forward(t->k, t->x, p->wk, NULL, N, d, d);
+        linear_forward(t->v, t->x, p->wv, NULL, N, d, d);
+        attention_forward(a->f, t->att, t->q, t->k, t->v, B, s->n, d, s->H, s->beta);
+        residual_rmsnorm_forward(t->xa, t->rstd_a, t->x, a->f, s->alpha, N, d);
         if (s->M > 0) {
-            mlp_forward(a->tmp, t->h, t->g, t->gate, t->xa, p->w1, p->w2, N, d, s->M);
-            residual_rmsnorm_forward(t->out, t->rstd_m, t->xa, a->tmp, s->alpha, N, d);
+            linear_forward(t->h, t->xa, p->w1, NULL, N, d, s->M);           /* h = xa W1 (N, M) */
+            gelu_forward(t->g, t->gate, t->h, (size_t)N * s->M);
+            linear_forward(a->f, t->g, p->w2, NULL, N, s->M, d);            /* f = g W2 (N, d) */
+            residual_rmsnorm_forward(t->out, t->rstd_m, t->xa, a->f, s->alpha, N, d);
         }
     }
 }
@@ -389,17 +394,18 @@ static void backward_shard(const Model *m, const Activations *a, const Params *g
         const LayerParams *gp = &g->layers[l];
         const LayerActs *t = &a->layers[l];
         if (s->M > 0) {
-            residual_rmsnorm_backward(a->dx, a->tmp, t->out, t->rstd_m, s->alpha, N, d);
-            mlp_backward(a->dx, gp->w1, gp->w2, a->dg, a->dh, a->tmp, t->xa, t->h, t->g,
-                         t->gate, p->w1, p->w2, N, d, s->M);
+            residual_rmsnorm_backward(a->dx, a->df, t->out, t->rstd_m, s->alpha, N, d);
+            linear_backward(a->dg, gp->w2, NULL, a->df, t->g, p->w2, N, s->M, d, LINEAR_DX_SET);
+            gelu_backward(a->dh, a->dg, t->h, t->gate, (size_t)N * s->M);
+            linear_backward(a->dx, gp->w1, NULL, a->dh, t->xa, p->w1, N, d, s->M, LINEAR_DX_ADD);
         }
-        residual_rmsnorm_backward(a->dx, a->tmp, t->xa, t->rstd_a, s->alpha, N, d);
+        residual_rmsnorm_backward(a->dx, a->df, t->xa, t->rstd_a, s->alpha, N, d);
         /* attention's core gives dq, dk, dv; each projection adds its part to dx */
-        attention_backward(a->dq, a->dk, a->dv, a->dS, a->tmp, t->q, t->k, t->v, t->att, B,
+        attention_backward(a->dq, a->dk, a->dv, a->dS, a->df, t->q, t->k, t->v, t->att, B,
                            s->n, d, s->H, s->beta);
-        linear_backward(a->dx, gp->q, NULL, a->dq, t->x, p->q, N, d, d, LINEAR_DX_ADD);
-        linear_backward(a->dx, gp->k, NULL, a->dk, t->x, p->k, N, d, d, LINEAR_DX_ADD);
-        linear_backward(a->dx, gp->v, NULL, a->dv, t->x, p->v, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->wq, NULL, a->dq, t->x, p->wq, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->wk, NULL, a->dk, t->x, p->wk, N, d, d, LINEAR_DX_ADD);
+        linear_backward(a->dx, gp->wv, NULL, a->dv, t->x, p->wv, N, d, d, LINEAR_DX_ADD);
     }
     rmsnorm_backward(a->dy, a->dx, a->x, a->rstd0, N, d);
     embed_backward(g->embed, g->pos, a->dy, in.patches, in.tokens, B, s->n, s->in_dim, d);

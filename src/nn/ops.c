@@ -33,16 +33,16 @@ static double dot_double(const float *a, const float *b, int d) {
     return s;
 }
 
-/* One row: x = y r, r = (mean(y^2) + eps)^(-1/2); returns r. x may alias y. */
-static float rmsnorm_row(float *x, const float *y, int d) {
-    double ss = dot_double(y, y, d);
+/* One row: out = inp r, r = (mean(inp^2) + eps)^(-1/2); returns r. out may alias inp. */
+static float rmsnorm_row(float *out, const float *inp, int d) {
+    double ss = dot_double(inp, inp, d);
     float r = (float)(1.0 / sqrt(ss / d + 1e-6));
-    for (int j = 0; j < d; j++) x[j] = y[j] * r;
+    for (int j = 0; j < d; j++) out[j] = inp[j] * r;
     return r;
 }
 
-void rmsnorm_forward(float *x, float *rstd, const float *y, int N, int d) {
-    for (int i = 0; i < N; i++) rstd[i] = rmsnorm_row(x + (size_t)i * d, y + (size_t)i * d, d);
+void rmsnorm_forward(float *out, float *rstd, const float *inp, int N, int d) {
+    for (int i = 0; i < N; i++) rstd[i] = rmsnorm_row(out + (size_t)i * d, inp + (size_t)i * d, d);
 }
 
 /* One pass per row: the sum, then its norm while the row is in L1. */
@@ -56,16 +56,18 @@ void residual_rmsnorm_forward(float *out, float *rstd, const float *x, const flo
     }
 }
 
-/* x = y r with r = (mean(y^2) + eps)^(-1/2), so dr/dy_j = -r^3 y_j / d and
-   dy_j = r dx_j - r^3 y_j <dx, y> / d = r (dx_j - x_j <dx, x> / d). */
-static void rmsnorm_backward_row(float *dy, const float *dx, const float *x, float r, int d) {
-    float c = (float)(dot_double(dx, x, d) / d);
-    for (int j = 0; j < d; j++) dy[j] = r * (dx[j] - x[j] * c);
+/* out = inp r with r = (mean(inp^2) + eps)^(-1/2), so dr/dinp_j = -r^3 inp_j / d and
+   dinp_j = r dout_j - r^3 inp_j <dout, inp> / d = r (dout_j - out_j <dout, out> / d). */
+static void rmsnorm_backward_row(float *dinp, const float *dout, const float *out, float r, int d) {
+    float c = (float)(dot_double(dout, out, d) / d);
+    for (int j = 0; j < d; j++) dinp[j] = r * (dout[j] - out[j] * c);
 }
 
-void rmsnorm_backward(float *dy, const float *dx, const float *x, const float *rstd, int N, int d) {
+void rmsnorm_backward(float *dinp, const float *dout, const float *out, const float *rstd, int N,
+                      int d) {
     for (int i = 0; i < N; i++)
-        rmsnorm_backward_row(dy + (size_t)i * d, dx + (size_t)i * d, x + (size_t)i * d, rstd[i], d);
+        rmsnorm_backward_row(dinp + (size_t)i * d, dout + (size_t)i * d, out + (size_t)i * d,
+                             rstd[i], d);
 }
 
 /* out = rmsnorm(x + alpha f): dx = dy (the identity path), df = alpha dy. */
@@ -170,7 +172,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
     }
 }
 
-/* ---- MLP with tanh-GELU --------------------------------------------------------------
+/* ---- tanh-GELU (the MLP's activation; the MLP is linear, gelu, linear in model.c) ----
    gelu(x) = 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2/pi). With the exact
    identity 0.5 (1 + tanh u) = sigmoid(2u) = s this is x s: one expf per element, and s
    is cached so that the backward pass needs no transcendental function at all:
@@ -179,10 +181,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dS, const float 
 #define GELU_C 0.7978845608028654f   /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const float *W1,
-                 const float *W2, int N, int d, int M) {
-    linear_forward(h, X, W1, NULL, N, d, M);                    /* h = X W1 (N, M) */
-    size_t count = (size_t)N * M;
+void gelu_forward(float *g, float *gate, const float *h, size_t count) {
+    float *s = gate;                                            /* s of the formulas above */
     enum { PIECE = 2048 };                                      /* three passes while in L1 */
     for (size_t i0 = 0; i0 < count; i0 += PIECE) {
         size_t i1 = count - i0 < PIECE ? count : i0 + PIECE;
@@ -196,19 +196,14 @@ void mlp_forward(float *out, float *h, float *g, float *s, const float *X, const
             g[i] = h[i] * s[i];
         }
     }
-    linear_forward(out, g, W2, NULL, N, M, d);                  /* out = g W2 (N, d) */
 }
 
-void mlp_backward(float *dX, float *dW1, float *dW2, float *dg, float *dh,
-                  const float *dout, const float *X, const float *h, const float *g,
-                  const float *s, const float *W1, const float *W2, int N, int d, int M) {
-    linear_backward(dg, dW2, NULL, dout, g, W2, N, M, d, LINEAR_DX_SET);  /* dg (N, M) */
-    for (size_t i = 0; i < (size_t)N * M; i++) {
-        float x = h[i], si = s[i];
+void gelu_backward(float *dh, const float *dg, const float *h, const float *gate, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        float x = h[i], si = gate[i];
         float grad = si + x * 2.0f * si * (1.0f - si) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
         dh[i] = dg[i] * grad;
     }
-    linear_backward(dX, dW1, NULL, dh, X, W1, N, d, M, LINEAR_DX_ADD);    /* dX (N, d) */
 }
 
 /* ---- Embedding, pooling, head, loss -------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "numlist.h"
 #include "options.h"
 #include "pair_exact.h"
 #include "pair_lyapunov.h"
@@ -88,12 +89,12 @@ static int resolve(void *sim, char *err, size_t errlen) {
     PairSettings *c = &P->cfg;
     double v[MAX_LIST];
     char why[512];
-    if ((P->nb = sde_parse_list(c->betas, P->betas, MAX_LIST, why, sizeof why)) < 0)
+    if ((P->nb = numlist_parse(c->betas, P->betas, MAX_LIST, why, sizeof why)) < 0)
         return snprintf(err, errlen, "--betas: %s", why), 2;
     for (int i = 0; i < P->nb; i++)
         if (P->betas[i] < 0 || P->betas[i] > 1e4)
             return snprintf(err, errlen, "--betas: %g is out of range [0, 1e4]", P->betas[i]), 2;
-    if ((P->nd = sde_parse_list(c->ds, v, MAX_LIST, why, sizeof why)) < 0)
+    if ((P->nd = numlist_parse(c->ds, v, MAX_LIST, why, sizeof why)) < 0)
         return snprintf(err, errlen, "--ds: %s", why), 2;
     for (int i = 0; i < P->nd; i++) {
         if (v[i] != floor(v[i]) || v[i] < 2 || v[i] > 65536)

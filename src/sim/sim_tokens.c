@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "numlist.h"
 #include "options.h"
 #include "progress.h"
 #include "plot.h"
@@ -94,7 +95,7 @@ static int resolve(void *sim, char *err, size_t errlen) {
                  c->T / 4, c->T);
     }
     if ((K->steps = sim_steps(c->T, c->h, err, errlen)) < 0) return 2;
-    if ((K->ndepths = sde_parse_list(c->depths, K->depths, MAX_DEPTHS, why, sizeof why)) < 0)
+    if ((K->ndepths = numlist_parse(c->depths, K->depths, MAX_DEPTHS, why, sizeof why)) < 0)
         return snprintf(err, errlen, "--depths: %s", why), 2;
     for (int i = 0; i < K->ndepths; i++) {
         if (K->depths[i] < 0 || K->depths[i] > c->T * (1 + 1e-9))

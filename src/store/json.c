@@ -7,21 +7,64 @@
 
 #include "util.h"
 
-void json_put_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default:
-            if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-            else fputc(*p, out);
-        }
+/* json_quote's output: cap bytes at dst, len the bytes of the literal so far. */
+typedef struct { char *dst; size_t cap, len; } Quoted;
+
+/* Appends the n bytes at s; what does not fit (with the NUL) is counted but not written,
+   as snprintf does, so one call with cap 0 measures. */
+static void quoted_put(Quoted *out, const void *s, size_t n) {
+    for (size_t i = 0; i < n; i++, out->len++)
+        if (out->len + 1 < out->cap) out->dst[out->len] = ((const char *)s)[i];
+}
+
+/* Length (2 to 4) of the valid UTF-8 sequence of a code point at p, or 0 where the bytes
+   there are not one: a stray continuation byte, an overlong form, a surrogate, a code point
+   above U+10FFFF, or a sequence cut short (by the NUL too). */
+static int utf8_length(const unsigned char *p) {
+    static const unsigned least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    int n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
+    if (n == 0 || p[0] > 0xF4) return 0;
+    unsigned cp = p[0] & (0x7Fu >> n);
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3Fu);
     }
-    fputc('"', out);
+    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+size_t json_quote(char *dst, size_t cap, const char *s) {
+    static const char named[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
+    Quoted out = {dst, cap, 0};
+    quoted_put(&out, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        const char *hit = strchr(named, *p);
+        char esc[8];
+        int n = *p >= 0x80 ? utf8_length(p) : 1;
+        if (hit) {
+            quoted_put(&out, (char[]){'\\', letter[hit - named]}, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            quoted_put(&out, esc, 6);
+        } else if (n == 0) {
+            quoted_put(&out, "\\ufffd", 6);   /* not UTF-8: U+FFFD, as JSON text must be UTF-8 */
+            n = 1;
+        } else {
+            quoted_put(&out, p, (size_t)n);
+        }
+        p += n;
+    }
+    quoted_put(&out, "\"", 1);
+    if (cap) dst[out.len < cap ? out.len : cap - 1] = 0;
+    return out.len;
+}
+
+void json_put_string(FILE *out, const char *s) {
+    size_t n = json_quote(NULL, 0, s);
+    char *text = xmalloc(n + 1);
+    json_quote(text, n + 1, s);
+    fwrite(text, 1, n, out);
+    free(text);
 }
 
 void json_put_number(FILE *out, const char *fmt, double x) {

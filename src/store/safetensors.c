@@ -72,25 +72,12 @@ static void buf_printf(Buf *b, const char *fmt, ...) {
     b->len += (size_t)need;
 }
 
-/* A JSON string literal: quote, backslash and control characters escaped; other bytes
-   (UTF-8) pass through unchanged. */
+/* s as a JSON string literal (json_quote). */
 static void buf_put_json_string(Buf *b, const char *s) {
-    buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': buf_printf(b, "\\\""); break;
-        case '\\': buf_printf(b, "\\\\"); break;
-        case '\n': buf_printf(b, "\\n"); break;
-        case '\r': buf_printf(b, "\\r"); break;
-        case '\t': buf_printf(b, "\\t"); break;
-        case '\b': buf_printf(b, "\\b"); break;
-        case '\f': buf_printf(b, "\\f"); break;
-        default:
-            if (*p < 0x20) buf_printf(b, "\\u%04x", *p);
-            else buf_putc(b, (char)*p);
-        }
-    }
-    buf_putc(b, '"');
+    size_t n = json_quote(NULL, 0, s);
+    buf_reserve(b, n);
+    json_quote(b->s + b->len, n + 1, s);
+    b->len += n;
 }
 
 /* Element count of t, or -1 if the shape is invalid or the byte size overflows. */

@@ -1,6 +1,6 @@
 /* libFuzzer harness: the command-line parser of ./train (config_parse over options_parse)
    on any argument list: the input split at NUL bytes, at most 64 arguments; and every
-   argument as a list of ./simulate (sde_parse_list: --betas, --ds, --depths). Checked: no
+   argument as a list of ./simulate (numlist_parse: --betas, --ds, --depths). Checked: no
    crash, no UB, one-line errors (config_parse checks every rule between flags, --resume's
    too), and lists of at most the room given, of finite numbers. */
 #include "fuzz_input.h"
@@ -10,14 +10,14 @@
 #include <math.h>
 
 #include "config.h"
-#include "sde.h"
+#include "numlist.h"
 
 enum { MAX_ARGS = 64, MAX_LIST = 16 };
 
 static void parse_list(const char *arg) {
     double v[MAX_LIST];
     char err[512];
-    int k = sde_parse_list(arg, v, MAX_LIST, err, sizeof err);
+    int k = numlist_parse(arg, v, MAX_LIST, err, sizeof err);
     if (k > MAX_LIST) abort();
     for (int i = 0; i < k; i++)
         if (!isfinite(v[i])) abort();
