@@ -14,6 +14,9 @@
    characters as \b \f \n \r \t or \u00XX; valid UTF-8 unchanged; a byte that is not part
    of a valid UTF-8 sequence becomes \ufffd (JSON text is UTF-8). */
 size_t json_quote(char *dst, size_t cap, const char *s);
+/* 1 if s is valid UTF-8 (what json_quote writes as it is), else 0. A setting saved in
+   config.json must be, so that reading the file gives back the same bytes. */
+int json_is_utf8(const char *s);
 /* s as a JSON string literal (json_quote) to out. */
 void json_put_string(FILE *out, const char *s);
 /* x formatted with fmt (one double conversion, e.g. "%.6f"), or null when x is NaN or

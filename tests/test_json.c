@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "config.h"
 #include "json.h"
 #include "proc.h"
 #include "safetensors.h"
@@ -116,7 +117,38 @@ static void test_safetensors_odd_names(void) {
     rmdir(dir);
 }
 
+/* A setting that is not UTF-8 is refused, as a flag and in config.json: json_quote would
+   save it as U+FFFD, and --resume would read another path than the run's. */
+static void test_settings_must_be_utf8(void) {
+    static Config c;
+    char err[256];
+    char *bad[] = {"train", "--data-dir", "/tmp/a\xff" "b", NULL}, *good[] = {"train", "--data-dir", "/tmp/caf\xc3\xa9", NULL};
+    CHECK(config_parse(&c, 3, bad, err, sizeof err) != CONFIG_OK && strstr(err, "not UTF-8"), "flag: %s", err);
+    CHECK(config_parse(&c, 3, good, err, sizeof err) == CONFIG_OK, "UTF-8 flag: %s", err);
+    char *text = NULL, *json = malloc(8192);
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fputs("{\n", f);
+    char *none[] = {"train", NULL};   /* no flag given: config.json's data_dir is read */
+    CHECK(config_parse(&c, 1, none, err, sizeof err) == CONFIG_OK, "defaults: %s", err);
+    config_resolve_intervals(&c, c.steps);
+    config_write_json(&c, f);   /* every setting, then a byte 0xff put into the data_dir */
+    fputs("  \"end\": 0\n}\n", f);
+    fclose(f);
+    char *at = strstr(text, "\"data_dir\": \"");
+    CHECK(at && len < 8000, "config_write_json wrote a data_dir");
+    if (at) {
+        size_t head = (size_t)(at - text) + strlen("\"data_dir\": \"");
+        snprintf(json, 8192, "%.*s\xff%s", (int)head, text, text + head);
+        CHECK(config_read_json(&c, json, err, sizeof err) != 0 && strstr(err, "not UTF-8"), "config.json: %s", err);
+    }
+    free(text);
+    free(json);
+    CHECK(json_is_utf8("caf\xc3\xa9") && !json_is_utf8("\xc0\xaf") && json_is_utf8(""), "json_is_utf8");
+}
+
 SUITE(json_tests) = {
+    {"settings_must_be_utf8", test_settings_must_be_utf8},
     {"json_quote_escapes", test_json_quote_escapes},
     {"json_quote_utf8", test_json_quote_utf8},
     {"json_quote_short_buffer", test_json_quote_short_buffer},

@@ -36,6 +36,10 @@ static int set_value(void *dst, const Option *o, const char *v, char *err, size_
             snprintf(err, errlen, "--%s: value is too long (max %zu characters)", o->flag, o->size - 1);
             return -1;
         }
+        if (!json_is_utf8(v)) {   /* config.json keeps it as UTF-8: other bytes would not come back */
+            snprintf(err, errlen, "--%s: the value is not UTF-8 text", o->flag);
+            return -1;
+        }
         if (o->choices && !in_choices(o->choices, v)) {
             snprintf(err, errlen, "--%s: '%s' is not one of %s", o->flag, v, o->choices);
             return -1;

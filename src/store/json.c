@@ -33,6 +33,15 @@ static int utf8_length(const unsigned char *p) {
     return n;
 }
 
+int json_is_utf8(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = *p >= 0x80 ? utf8_length(p) : 1;
+        if (n == 0) return 0;
+        p += n;
+    }
+    return 1;
+}
+
 size_t json_quote(char *dst, size_t cap, const char *s) {
     static const char named[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
     Quoted out = {dst, cap, 0};
