@@ -141,6 +141,9 @@ static void test_cli_missing_dataset(void) {
     CHECK(rc == 1, "missing dataset exits 1, got %d", rc);
     CHECK(strstr(out, "/nonexistent/fmnist/") && strstr(out, "No such file"),
           "the error names the file: %s", out);
+    CHECK(strstr(out, "dataset-fashion-mnist") && strstr(out, "make deps-run") &&
+              strstr(out, "--data-dir"),
+          "the error names the package, its install target and --data-dir: %s", out);
     rc = run_cmd("./train --dataset folder --run-dir /tmp/train-test-never-created", out, sizeof out);
     CHECK(rc == 2 && strstr(out, "--data-dir"), "folder without --data-dir: %d %s", rc, out);
 }

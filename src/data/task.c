@@ -1,17 +1,33 @@
 /* The dataset flags -> dataset, input shape and batch buffers (task.h). */
 #include "task.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
 
+/* A missing Fashion-MNIST file is most often a machine without the dataset package, so the
+   message says where the files come from and how to point at others. One line still: the
+   loader's own "path: cannot open: No such file or directory" comes first. */
+static void missing_dataset_hint(char *err, size_t errlen) {
+    size_t used = strlen(err);
+    if (!strstr(err, strerror(ENOENT)) || used + 1 >= errlen) return;
+    snprintf(err + used, errlen - used,
+             " (Fashion-MNIST is Debian's package dataset-fashion-mnist, which `make deps-run`"
+             " installs into /usr/share/datasets/fashion-mnist; or give --data-dir DIR with"
+             " train-images-idx3-ubyte.gz and the three other IDX files)");
+}
+
 int task_load(Dataset *train, Dataset *test, const char *dataset, const char *data_dir,
               int train_size, int test_size, int seq_len, int vocab, uint64_t seed, char *err,
               size_t errlen) {
-    if (strcmp(dataset, "fashion-mnist") == 0)
-        return data_load_idx(train, test, data_dir, err, errlen);
+    if (strcmp(dataset, "fashion-mnist") == 0) {
+        int rc = data_load_idx(train, test, data_dir, err, errlen);
+        if (rc) missing_dataset_hint(err, errlen);
+        return rc;
+    }
     if (strcmp(dataset, "folder") == 0) return data_load_folder(train, test, data_dir, err, errlen);
     return data_synthetic(train, test, dataset, train_size, test_size, seq_len, vocab, seed,
                           err, errlen);
