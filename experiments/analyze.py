@@ -3,7 +3,7 @@
 far under OUT/runs/NAME/. Every CSV is read by column name.
 
 Writes into OUT/:
-  summary.csv     a row per recorded run: cell, noise, seed, final test accuracy (%),
+  summary.csv     a row per recorded run: cell, noise, seed, final test accuracy (test_acc_pct, %),
                   training loss over the last quarter of the updates, ms per update, commit
   map.csv         per cell and noise scale, paired by seed against the reference noise:
                   cell,noise,pairs,acc_mean,diff,ci_lo,ci_hi,p_wilcoxon,loss_diff
@@ -424,7 +424,9 @@ def main(argv):
     if not len(summary):
         print("analyze.py: no run recorded in %s" % out, file=sys.stderr)
         return 1
-    summary.to_csv(os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
+    # percent here, so the column says so: test_acc is a fraction in the run records
+    summary.rename(columns={"test_acc": "test_acc_pct"}).to_csv(
+        os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
     m = cell_map(summary, plan)
     write_map_csv(m, os.path.join(out, "map.csv"))
     gap = gap_by_step(summary, logs, plan)

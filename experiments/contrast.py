@@ -22,7 +22,7 @@ Writes into OUT (results/contrast):
                  accuracy's resolution, ties handled (stats.wilcoxon_tied)
   contrast.md    the same as a table, with the intervals of both losses
   mechanism.csv  per run: cell, arm, seed, clustering of the last layer at initialization
-                 (mean_cos, n_clusters, energy), final accuracy, gap to V=G of its seed
+                 (mean_cos, n_clusters, energy), final accuracy (test_acc_pct, %), gap to V=G of its seed
   mechanism.md   Spearman's rho (and p) per depth of the clustering at initialization
                  against the final accuracy and against the paired gap
   mechanism.png  the same as scatter plots
@@ -234,7 +234,9 @@ def spearman_rows(mech):
 
 def write_mechanism(mech, out):
     cols = ["cell", "arm", "seed", "layers"] + ["init_" + m for m in INIT_METRICS] + ["test_acc", "gap"]
-    mech[cols].to_csv(os.path.join(out, "mechanism.csv"), index=False, float_format="%.6g")
+    # percent here, so the column says so: test_acc is a fraction in the run records
+    mech[cols].rename(columns={"test_acc": "test_acc_pct"}).to_csv(
+        os.path.join(out, "mechanism.csv"), index=False, float_format="%.6g")
     sp = spearman_rows(mech)
     lines = ["Does clustering at initialization predict the cost? Spearman's rank correlation over the runs "
              "of one depth (every arm and seed; 'gap': accuracy minus V=G's of the same seed, runs of the "

@@ -263,7 +263,9 @@ def report(out, runs):
     if cl is None:
         print("escape: no run recorded yet in %s" % out)
         return 0
-    summary.to_csv(os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
+    # percent here, so the column says so: test_acc is a fraction in the run records
+    summary.rename(columns={"test_acc": "test_acc_pct"}).to_csv(
+        os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
     order = {c: i for i, c in enumerate(CELLS)}   # the paper's setting first, then by wd
     cl = cl.sort_values(["cell", "wd", "seed", "step", "layer"], key=lambda c: c.map(order) if c.name == "cell" else c)
     iv = init_vs_trained(cl)

@@ -234,6 +234,10 @@ class Sweep(unittest.TestCase):
         for f in ("summary.csv", "map.csv", "map.md", "layers.csv", "gap.csv", "gap.png", "forest.png",
                   "loss_curves.png", "layers.png"):
             self.assertGreater(os.path.getsize(os.path.join(a, f)), 0, f)
+        # the report's accuracy is percent and its header says so (records hold fractions)
+        head = analyze.pd.read_csv(os.path.join(a, "summary.csv"))
+        self.assertNotIn("test_acc", head.columns)
+        self.assertTrue((head["test_acc_pct"] > 1).any(), head["test_acc_pct"])
 
         # b: 4 runs, then a report of those alone, then a run stopped half way by hand,
         # then the rest; the run directories of finished runs are not needed again
