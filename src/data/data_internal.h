@@ -8,14 +8,14 @@
 
 /* dataio.c */
 /* Write a one-line message into err and return -1, so error paths are one statement. */
-int fail(char *err, size_t errlen, const char *fmt, ...);
-char *dup_string(const char *s);
+int data_fail(char *err, size_t errlen, const char *fmt, ...);
+char *data_dup_string(const char *s);
 /* "a/b", malloc'd. */
-char *path_join(const char *a, const char *b);
+char *data_path_join(const char *a, const char *b);
 /* A malloc'd copy of n strings, each malloc'd (a Dataset's class_names). */
-char **copy_names(const char *const *names, int n);
+char **data_copy_names(const char *const *names, int n);
 
 /* gzip.c */
 /* Read a file, inflating it if it starts with the gzip magic 1f 8b. */
-uint8_t *read_maybe_gz(const char *path, size_t *len, int *was_gz, char *err, size_t errlen);
+uint8_t *data_read_maybe_gz(const char *path, size_t *len, int *was_gz, char *err, size_t errlen);
 #endif

@@ -7,7 +7,7 @@
 
 #include "util.h"
 
-int fail(char *err, size_t errlen, const char *fmt, ...) {
+int data_fail(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
         va_list ap;
         va_start(ap, fmt);
@@ -17,22 +17,22 @@ int fail(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
-char *dup_string(const char *s) {
+char *data_dup_string(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = xmalloc(n);
     memcpy(d, s, n);
     return d;
 }
 
-char *path_join(const char *a, const char *b) {
+char *data_path_join(const char *a, const char *b) {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = xmalloc(n);
     snprintf(p, n, "%s/%s", a, b);
     return p;
 }
 
-char **copy_names(const char *const *names, int n) {
+char **data_copy_names(const char *const *names, int n) {
     char **out = xmalloc((size_t)n * sizeof *out);
-    for (int i = 0; i < n; i++) out[i] = dup_string(names[i]);
+    for (int i = 0; i < n; i++) out[i] = data_dup_string(names[i]);
     return out;
 }

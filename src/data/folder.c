@@ -23,7 +23,7 @@ static void names_push(NameList *l, const char *s) {
         l->items = realloc(l->items, (size_t)l->cap * sizeof *l->items);
         if (!l->items) FATAL("out of memory");
     }
-    l->items[l->n++] = dup_string(s);
+    l->items[l->n++] = data_dup_string(s);
 }
 
 static void names_free(NameList *l) {
@@ -49,10 +49,10 @@ static int has_image_ext(const char *name) {
 static int list_dir(NameList *out, const char *dir, int want_dirs, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
-    if (!d) return fail(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
+    if (!d) return data_fail(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
     for (struct dirent *e; (e = readdir(d));) {
         if (e->d_name[0] == '.') continue;
-        char *p = path_join(dir, e->d_name);
+        char *p = data_path_join(dir, e->d_name);
         struct stat st;
         int ok = stat(p, &st) == 0;
         free(p);
@@ -67,7 +67,7 @@ static int list_dir(NameList *out, const char *dir, int want_dirs, char *err, si
 /* The class folders of a split, sorted; an error if there are none. */
 static int list_classes(NameList *out, const char *split_dir, char *err, size_t errlen) {
     if (list_dir(out, split_dir, 1, err, errlen)) return -1;
-    if (out->n == 0) return fail(err, errlen, "%s: no class subdirectories", split_dir);
+    if (out->n == 0) return data_fail(err, errlen, "%s: no class subdirectories", split_dir);
     return 0;
 }
 
@@ -78,8 +78,8 @@ static int same_classes(const NameList *a, const NameList *b, const char *adir, 
     while (i < a->n && j < b->n && strcmp(a->items[i], b->items[j]) == 0) i++, j++;
     if (i == a->n && j == b->n) return 0;
     int in_a = j == b->n || (i < a->n && strcmp(a->items[i], b->items[j]) < 0);
-    return fail(err, errlen, "%s: class folders differ from %s: '%s' is only in %s", bdir, adir,
-                in_a ? a->items[i] : b->items[j], in_a ? adir : bdir);
+    return data_fail(err, errlen, "%s: class folders differ from %s: '%s' is only in %s", bdir, adir,
+                     in_a ? a->items[i] : b->items[j], in_a ? adir : bdir);
 }
 
 /* The shape every image must have: set by the first train image. */
@@ -94,12 +94,12 @@ static int stored_channels(int c) { return c == 2 ? 1 : c == 4 ? 3 : c; }
 static int image_header(Shape *shape, const char *path, char *err, size_t errlen) {
     int w, h, c;
     if (!stbi_info(path, &w, &h, &c))
-        return fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
+        return data_fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
     int sc = stored_channels(c);
-    if (!shape->first) *shape = (Shape){h, w, sc, dup_string(path)};
+    if (!shape->first) *shape = (Shape){h, w, sc, data_dup_string(path)};
     if (h != shape->h || w != shape->w || sc != shape->c)
-        return fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",
-                    path, h, w, sc, shape->first, shape->h, shape->w, shape->c);
+        return data_fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",
+                         path, h, w, sc, shape->first, shape->h, shape->w, shape->c);
     return 0;
 }
 
@@ -108,13 +108,13 @@ static int load_image(uint8_t **dst, Dataset *ds, int index, Shape *shape, const
                       char *err, size_t errlen) {
     int w, h, c;
     uint8_t *img = stbi_load(path, &w, &h, &c, 0);
-    if (!img) return fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
+    if (!img) return data_fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
     int sc = stored_channels(c);
-    if (!shape->first) *shape = (Shape){h, w, sc, dup_string(path)};
+    if (!shape->first) *shape = (Shape){h, w, sc, data_dup_string(path)};
     if (h != shape->h || w != shape->w || sc != shape->c) {
         stbi_image_free(img);
-        return fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",
-                    path, h, w, sc, shape->first, shape->h, shape->w, shape->c);
+        return data_fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",
+                         path, h, w, sc, shape->first, shape->h, shape->w, shape->c);
     }
     if (!*dst) *dst = xmalloc((size_t)ds->count * h * w * sc);
     uint8_t *out = *dst + (size_t)index * h * w * sc;
@@ -126,14 +126,14 @@ static int load_image(uint8_t **dst, Dataset *ds, int index, Shape *shape, const
 
 /* Full paths of the image files of one class folder, sorted; an error if there are none. */
 static int list_class_files(NameList *out, const char *split_dir, const char *cls, char *err, size_t errlen) {
-    char *cdir = path_join(split_dir, cls);
+    char *cdir = data_path_join(split_dir, cls);
     NameList files;
     int rc = list_dir(&files, cdir, 0, err, errlen);
     if (rc == 0 && files.n == 0)
-        rc = fail(err, errlen, "%s: empty class: no .png/.jpg/.jpeg/.bmp files", cdir);
+        rc = data_fail(err, errlen, "%s: empty class: no .png/.jpg/.jpeg/.bmp files", cdir);
     memset(out, 0, sizeof *out);
     for (int i = 0; rc == 0 && i < files.n; i++) {
-        char *p = path_join(cdir, files.items[i]);
+        char *p = data_path_join(cdir, files.items[i]);
         names_push(out, p);
         free(p);
     }
@@ -162,7 +162,7 @@ static int read_split_images(Dataset *ds, const NameList *files, Shape *shape, i
 static int load_split(Dataset *ds, const char *root, const char *split, const NameList *classes,
                       Shape *shape, int header_only, char *err, size_t errlen) {
     memset(ds, 0, sizeof *ds);
-    char *dir = path_join(root, split);
+    char *dir = data_path_join(root, split);
     NameList *files = xcalloc((size_t)classes->n, sizeof *files);
     int rc = 0;
     for (int k = 0; rc == 0 && k < classes->n; k++) {
@@ -185,7 +185,7 @@ static int load_split(Dataset *ds, const char *root, const char *split, const Na
     ds->height = shape->h;
     ds->width = shape->w;
     ds->channels = shape->c;
-    ds->class_names = copy_names((const char *const *)classes->items, classes->n);
+    ds->class_names = data_copy_names((const char *const *)classes->items, classes->n);
     return 0;
 }
 
@@ -206,7 +206,7 @@ static int folder(Dataset *train, Dataset *test, const char *root, int header_on
                   size_t errlen) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    char *train_dir = path_join(root, "train"), *test_dir = path_join(root, "test");
+    char *train_dir = data_path_join(root, "train"), *test_dir = data_path_join(root, "test");
     NameList tr = {0}, te = {0};
     int rc = list_classes(&tr, train_dir, err, errlen);
     if (rc == 0) rc = list_classes(&te, test_dir, err, errlen);

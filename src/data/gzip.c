@@ -45,21 +45,21 @@ static int skip_cstring(const uint8_t *in, size_t len, size_t *pos) {
 /* Parse the gzip member header; on success *start is the offset of the deflate data. */
 static int gzip_header(const uint8_t *in, size_t len, size_t *start, const char *path,
                        char *err, size_t errlen) {
-    if (len < 18) return fail(err, errlen, "%s: truncated gzip file (%zu bytes)", path, len);
-    if (in[2] != 8) return fail(err, errlen, "%s: unsupported gzip method %d (want 8, deflate)", path, in[2]);
+    if (len < 18) return data_fail(err, errlen, "%s: truncated gzip file (%zu bytes)", path, len);
+    if (in[2] != 8) return data_fail(err, errlen, "%s: unsupported gzip method %d (want 8, deflate)", path, in[2]);
     int flags = in[3];
     if (flags & GZ_RESERVED)
-        return fail(err, errlen, "%s: corrupt gzip header (reserved flags 0x%02x)", path, flags);
+        return data_fail(err, errlen, "%s: corrupt gzip header (reserved flags 0x%02x)", path, flags);
     size_t pos = 10;
     if (flags & GZ_FEXTRA) pos = pos + 2 <= len ? pos + 2 + le16(in + pos) : len + 1;
     if ((flags & GZ_FNAME) && !skip_cstring(in, len, &pos)) pos = len + 1;
     if ((flags & GZ_FCOMMENT) && !skip_cstring(in, len, &pos)) pos = len + 1;
     if ((flags & GZ_FHCRC) && pos + 2 <= len) {
         if ((crc32_bytes(in, pos) & 0xFFFF) != le16(in + pos))
-            return fail(err, errlen, "%s: corrupt gzip header (header CRC mismatch)", path);
+            return data_fail(err, errlen, "%s: corrupt gzip header (header CRC mismatch)", path);
         pos += 2;
     }
-    if (pos + 8 > len) return fail(err, errlen, "%s: truncated gzip file (header runs past the end)", path);
+    if (pos + 8 > len) return data_fail(err, errlen, "%s: truncated gzip file (header runs past the end)", path);
     *start = pos;
     return 0;
 }
@@ -74,20 +74,20 @@ static uint8_t *gunzip(const uint8_t *in, size_t len, size_t *outlen, const char
        (in PNG the Adler-32 trailer hides this). Inflate stops at the final block anyway. */
     size_t avail = len - start;
     if (avail > INT_MAX) {
-        fail(err, errlen, "%s: gzip file too large (%zu bytes)", path, len);
+        data_fail(err, errlen, "%s: gzip file too large (%zu bytes)", path, len);
         return NULL;
     }
     int n = 0;
     uint8_t *out = (uint8_t *)stbi_zlib_decode_noheader_malloc((const char *)in + start, (int)avail, &n);
     if (!out) {
-        fail(err, errlen, "%s: corrupt gzip data (inflate failed: %s)", path, stbi_failure_reason());
+        data_fail(err, errlen, "%s: corrupt gzip data (inflate failed: %s)", path, stbi_failure_reason());
         return NULL;
     }
     uint32_t want_crc = le32(in + len - 8), want_size = le32(in + len - 4);
     uint32_t crc = crc32_bytes(out, (size_t)n);
     if ((uint32_t)n != want_size || crc != want_crc) {
-        fail(err, errlen, "%s: corrupt gzip data (inflated %d bytes with CRC32 0x%08x, trailer says "
-             "%u bytes with CRC32 0x%08x)", path, n, crc, want_size, want_crc);
+        data_fail(err, errlen, "%s: corrupt gzip data (inflated %d bytes with CRC32 0x%08x, trailer says "
+                  "%u bytes with CRC32 0x%08x)", path, n, crc, want_size, want_crc);
         free(out);
         return NULL;
     }
@@ -96,7 +96,7 @@ static uint8_t *gunzip(const uint8_t *in, size_t len, size_t *outlen, const char
 }
 
 
-uint8_t *read_maybe_gz(const char *path, size_t *len, int *was_gz, char *err, size_t errlen) {
+uint8_t *data_read_maybe_gz(const char *path, size_t *len, int *was_gz, char *err, size_t errlen) {
     uint8_t *raw = read_whole_file(path, len, err, errlen);
     *was_gz = raw && *len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
     if (!*was_gz) return raw;

@@ -34,21 +34,21 @@ static int idx_check(const uint8_t *buf, size_t len, int was_gz, int ndims, uint
     const char *what = ndims == 3 ? "images" : "labels";
     const char *has = was_gz ? "decompressed data has" : "file has";
     uint32_t want = 0x800u | (uint32_t)ndims;
-    if (len < 4) return fail(err, errlen, "%s: truncated: %s only %zu bytes", path, has, len);
+    if (len < 4) return data_fail(err, errlen, "%s: truncated: %s only %zu bytes", path, has, len);
     uint32_t magic = be32(buf);
     if ((magic >> 16) == 0 && magic != want)   /* an IDX file, but not of the kind wanted */
-        return fail(err, errlen, "%s: wrong IDX magic 0x%08x (want 0x%08x for unsigned-byte %s)",
-                    path, magic, want, what);
+        return data_fail(err, errlen, "%s: wrong IDX magic 0x%08x (want 0x%08x for unsigned-byte %s)",
+                         path, magic, want, what);
     if (magic != want)
-        return fail(err, errlen, "%s: %s (bad magic 0x%08x)", path,
-                    was_gz ? "gzip content is not an IDX file" : "not a gzip or IDX file", magic);
+        return data_fail(err, errlen, "%s: %s (bad magic 0x%08x)", path,
+                         was_gz ? "gzip content is not an IDX file" : "not a gzip or IDX file", magic);
     size_t header = 4 + 4 * (size_t)ndims;
-    if (len < header) return fail(err, errlen, "%s: truncated: %s only %zu bytes", path, has, len);
+    if (len < header) return data_fail(err, errlen, "%s: truncated: %s only %zu bytes", path, has, len);
     uint64_t items = 1;   /* saturates instead of overflowing; then it exceeds any length */
     for (int i = 0; i < ndims; i++) {
         dims[i] = be32(buf + 4 + 4 * i);
         if (dims[i] == 0 || dims[i] > INT_MAX)
-            return fail(err, errlen, "%s: bad IDX dimension %u", path, dims[i]);
+            return data_fail(err, errlen, "%s: bad IDX dimension %u", path, dims[i]);
         items = items > (UINT64_MAX - header) / dims[i] ? UINT64_MAX - header : items * dims[i];
     }
     uint64_t expect = header + items;
@@ -56,8 +56,8 @@ static int idx_check(const uint8_t *buf, size_t len, int was_gz, int ndims, uint
     if (ndims == 3) snprintf(desc, sizeof desc, "%u images of %ux%u", dims[0], dims[1], dims[2]);
     else snprintf(desc, sizeof desc, "%u labels", dims[0]);
     if (expect != len)
-        return fail(err, errlen, "%s: %s: header says %s (%llu bytes) but %s %zu bytes", path,
-                    expect > len ? "truncated" : "size mismatch", desc, (unsigned long long)expect, has, len);
+        return data_fail(err, errlen, "%s: %s: header says %s (%llu bytes) but %s %zu bytes", path,
+                         expect > len ? "truncated" : "size mismatch", desc, (unsigned long long)expect, has, len);
     return 0;
 }
 
@@ -65,7 +65,7 @@ static int idx_check(const uint8_t *buf, size_t len, int was_gz, int ndims, uint
 static uint8_t *idx_load(const char *path, int ndims, uint32_t *dims, char *err, size_t errlen) {
     size_t len;
     int was_gz;
-    uint8_t *buf = read_maybe_gz(path, &len, &was_gz, err, errlen);
+    uint8_t *buf = data_read_maybe_gz(path, &len, &was_gz, err, errlen);
     if (buf && idx_check(buf, len, was_gz, ndims, dims, path, err, errlen)) {
         free(buf);
         return NULL;
@@ -96,12 +96,12 @@ static int idx_raw_load(IdxRaw *r, const char *images_path, const char *labels_p
     r->labels = r->images ? idx_load(labels_path, 1, r->ldims, err, errlen) : NULL;
     int rc = r->labels ? 0 : -1;
     if (rc == 0 && r->ldims[0] != r->idims[0])
-        rc = fail(err, errlen, "%s: has %u labels but %s has %u images", labels_path, r->ldims[0],
-                  images_path, r->idims[0]);
+        rc = data_fail(err, errlen, "%s: has %u labels but %s has %u images", labels_path, r->ldims[0],
+                       images_path, r->idims[0]);
     for (uint32_t i = 0; rc == 0 && i < r->ldims[0]; i++)
         if (r->labels[8 + i] >= classes)
-            rc = fail(err, errlen, "%s: label %d of item %u is out of range 0..%d (the dataset has "
-                      "%d classes)", labels_path, r->labels[8 + i], i, classes - 1, classes);
+            rc = data_fail(err, errlen, "%s: label %d of item %u is out of range 0..%d (the dataset has "
+                           "%d classes)", labels_path, r->labels[8 + i], i, classes - 1, classes);
     if (rc) idx_raw_free(r);
     return rc;
 }
@@ -109,9 +109,9 @@ static int idx_raw_load(IdxRaw *r, const char *images_path, const char *labels_p
 /* The test images must have the train images' size: the model's tokens come from it. */
 static int idx_same_size(const IdxRaw *train, const IdxRaw *test, char *err, size_t errlen) {
     if (test->idims[1] == train->idims[1] && test->idims[2] == train->idims[2]) return 0;
-    return fail(err, errlen, "%s: images are %ux%u but the training images in %s are %ux%u "
-                "(train and test must have one size)", test->images_path, test->idims[1],
-                test->idims[2], train->images_path, train->idims[1], train->idims[2]);
+    return data_fail(err, errlen, "%s: images are %ux%u but the training images in %s are %ux%u "
+                     "(train and test must have one size)", test->images_path, test->idims[1],
+                     test->idims[2], train->images_path, train->idims[1], train->idims[2]);
 }
 
 /* Copy a checked split into out; num_classes = largest label + 1. */
@@ -155,7 +155,7 @@ static int contains_nocase(const char *s, const char *word) {
 static char *idx_path(const char *dir, const char *name) {
     char gz[512];
     snprintf(gz, sizeof gz, "%s.gz", name);
-    char *pgz = path_join(dir, gz), *plain = path_join(dir, name);
+    char *pgz = data_path_join(dir, gz), *plain = data_path_join(dir, name);
     int use_plain = !file_exists(pgz) && file_exists(plain);
     free(use_plain ? pgz : plain);
     return use_plain ? plain : pgz;
@@ -196,8 +196,8 @@ int data_load_idx(Dataset *train, Dataset *test, const char *dir, char *err, siz
     int classes = train->num_classes > test->num_classes ? train->num_classes : test->num_classes;
     train->num_classes = test->num_classes = classes;
     if (classes == 10 && contains_nocase(dir, "fashion")) {
-        train->class_names = copy_names(FASHION_NAMES, 10);
-        test->class_names = copy_names(FASHION_NAMES, 10);
+        train->class_names = data_copy_names(FASHION_NAMES, 10);
+        test->class_names = data_copy_names(FASHION_NAMES, 10);
     }
     return 0;
 }

@@ -73,8 +73,8 @@ static int synth_split(Dataset *ds, int is_majority, int count, int T, int V, Rn
         if (ds->labels[i] < 0) {
             free(counts);
             data_free(ds);
-            return fail(err, errlen, "synthetic:majority: no sequence with a unique most frequent "
-                        "symbol in %d draws; seq_len %d is too short for vocab %d", MAJORITY_MAX_DRAWS, T, V);
+            return data_fail(err, errlen, "synthetic:majority: no sequence with a unique most frequent "
+                             "symbol in %d draws; seq_len %d is too short for vocab %d", MAJORITY_MAX_DRAWS, T, V);
         }
     }
     free(counts);
@@ -91,16 +91,16 @@ static int synth_check(const char *task, int train_count, int test_count, int se
         snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", DATA_SYNTHETIC_TASKS[i]);
     }
     if (!known)
-        return fail(err, errlen, "synthetic:%s: unknown task (known tasks: %s)",
-                    task ? task : "(null)", list);
-    if (seq_len < 2) return fail(err, errlen, "synthetic:%s: seq_len must be >= 2 (got %d)", task, seq_len);
-    if (vocab < 2) return fail(err, errlen, "synthetic:%s: vocab must be >= 2 (got %d)", task, vocab);
+        return data_fail(err, errlen, "synthetic:%s: unknown task (known tasks: %s)",
+                         task ? task : "(null)", list);
+    if (seq_len < 2) return data_fail(err, errlen, "synthetic:%s: seq_len must be >= 2 (got %d)", task, seq_len);
+    if (vocab < 2) return data_fail(err, errlen, "synthetic:%s: vocab must be >= 2 (got %d)", task, vocab);
     if (train_count < 1 || test_count < 1)
-        return fail(err, errlen, "synthetic:%s: train and test counts must be >= 1 (got %d and %d)",
-                    task, train_count, test_count);
+        return data_fail(err, errlen, "synthetic:%s: train and test counts must be >= 1 (got %d and %d)",
+                         task, train_count, test_count);
     int most = train_count > test_count ? train_count : test_count;
     if ((size_t)seq_len > SIZE_MAX / sizeof(int32_t) / (size_t)most)
-        return fail(err, errlen, "synthetic:%s: %d examples of length %d are too many", task, most, seq_len);
+        return data_fail(err, errlen, "synthetic:%s: %d examples of length %d are too many", task, most, seq_len);
     return 0;
 }
 
