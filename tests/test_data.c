@@ -47,7 +47,7 @@ static void make_dir(const char *path) {
 
 static int contains(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
 
-/* Bitwise CRC-32, deliberately independent of the table version in src/data/data.c. */
+/* Bitwise CRC-32, deliberately independent of the table version in src/data/gzip.c. */
 static uint32_t crc32_slow(const uint8_t *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++) {
