@@ -10,7 +10,7 @@ import time
 from build import numerics_fingerprint, origin, read_text, snapshot_binary
 from estimate import hms, run_seconds, seconds_left
 from plan import ROOT, noise_label
-from records import finished, record_done, record_exists, record_problem, save_record, work_dir_problem
+from records import finished, in_use, record_done, record_exists, record_problem, save_record, work_dir_problem
 
 
 def train_args(run):
@@ -39,7 +39,8 @@ class Sweep:
             self.log.flush()
 
     def start(self, run, binary):
-        """Start one run (resuming its checkpoint if it has one) as a child process. A run
+        """Start one run (resuming its checkpoint if it has one) as a child process; (None,
+        "busy") for a run that another sweep over the same work directory is running. A run
         is resumed only by a program with the same numbers as the one that began it (a
         rebuild may change them; see numerics_fingerprint): a checkpoint from a build with
         other numbers is dropped and the run starts over. (A run begun outside a sweep has
@@ -47,6 +48,8 @@ class Sweep:
         rd = os.path.join(self.work, run["name"])
         stamp = os.path.join(self.work, "logs", run["name"] + ".binary")
         digest = numerics_fingerprint(binary, self.work)
+        if in_use(rd):   # another sweep over this work directory runs it: leave it be
+            return None, "busy"
         other = work_dir_problem(rd, run)   # a run of another plan of the same name
         if other:
             self.say("dropped  %s: its run directory is not this run (%s)" % (run["name"], other))
@@ -155,6 +158,10 @@ class Sweep:
                             queue = []
                         break
                     proc, how = self.start(run, binary)
+                    if how == "busy":
+                        self.say("skipped  %s: running elsewhere (another ./train holds its run.lock);"
+                                 " a later invocation records it" % run["name"])
+                        continue
                     self.say("%-8s %s" % (how, run["name"]))
                     if proc is None:
                         self.finish(run, 0) and self.progress(run, t0)

@@ -8,6 +8,7 @@ summary.json saying finished) and its numbers usable: the last evaluation at its
 every accuracy and loss finite.
 """
 import csv
+import fcntl
 import json
 import math
 import os
@@ -140,6 +141,25 @@ def stray_temporaries(out):
     d = os.path.join(out, "runs")
     names = os.listdir(d) if os.path.isdir(d) else []
     return sorted(n for n in names if ".tmp" in n)
+
+
+def in_use(run_dir):
+    """Whether a ./train holds the run directory's lock (run.lock, flock) now: a run of
+    another sweep over the same work directory. Probed by taking the lock and letting it
+    go at once; a ./train that starts within that instant refuses the directory with an
+    error rather than sharing it, so the probe never lets two runs into one directory."""
+    try:
+        fd = os.open(os.path.join(run_dir, "run.lock"), os.O_RDONLY)
+    except OSError:
+        return False   # never run, or not yet
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def finished(run_dir):

@@ -3,6 +3,7 @@
 name, and experiments/sweep.py end to end: a tiny sweep interrupted and continued gives
 the same map as one that ran through. Run from the repository root (tests/test_experiment.c
 runs it as part of make test; ./train must be built)."""
+import fcntl
 import json
 import os
 import shutil
@@ -212,6 +213,24 @@ class Sweep(unittest.TestCase):
         for cells, message in bad:
             with self.assertRaisesRegex(UsageError, message):
                 load_plan(self.write_plan(cells))
+
+    def test_a_run_in_use_elsewhere_is_skipped(self):
+        # another sweep over the same work folder holds L2-ns1-s1's lock: left to it, no failure
+        out, work = os.path.join(self.dir, "o"), os.path.join(self.dir, "w")
+        rd = os.path.join(work, "L2-ns1-s1")
+        os.makedirs(rd)
+        fd = os.open(os.path.join(rd, "run.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            r = sweep_cmd("--plan", "tiny", "--out", out, "--work", work, "--max-runs", "2", "--no-report")
+        finally:
+            os.close(fd)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("skipped  L2-ns1-s1: running elsewhere", r.stdout)
+        self.assertNotIn("FAILED", r.stdout)
+        self.assertIn("finished L2-ns0-s1", r.stdout)
+        self.assertFalse(os.path.exists(os.path.join(out, "runs", "L2-ns1-s1")))
+        self.assertEqual(os.listdir(rd), ["run.lock"])   # nothing of the other run touched
 
     def test_cells_option(self):
         path = self.write_plan([{"name": "A", "noise": [0, 1]}, {"name": "B", "noise": [1]}])
