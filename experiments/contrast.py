@@ -23,8 +23,9 @@ Writes into OUT (results/contrast):
   contrast.md    the same as a table, with the intervals of both losses
   mechanism.csv  per run: cell, arm, seed, clustering of the last layer at initialization
                  (mean_cos, n_clusters, energy), final accuracy (test_acc_pct, %), gap to V=G of its seed
-  mechanism.md   Spearman's rho (and p) per depth of the clustering at initialization
-                 against the final accuracy and against the paired gap
+  mechanism.md   Spearman's rho (and p) per cell (cells with at least 3 arms, so never pooling other
+                 learning rates or lengths) of the clustering at initialization against the final
+                 accuracy and against the paired gap
   mechanism.png  the same as scatter plots
 Usage: experiments/contrast.py [--plan contrast] [--out results/contrast]
 """
@@ -221,14 +222,26 @@ def mechanism(runs):
     return runs.assign(gap=gap)
 
 
+# a cell enters the mechanism with at least this many arms: fewer say little about collapse
+MECHANISM_MIN_ARMS = 3
+
+
+def mechanism_cells(mech):
+    """The cells of the mechanism, in the file's order: per cell, not per depth, so that runs
+    of other learning rates or lengths (L16-lr*, L16-long) never pool with L16's."""
+    arms = mech.groupby("cell", sort=False)["arm"].nunique()
+    return [c for c, n in arms.items() if n >= MECHANISM_MIN_ARMS]
+
+
 def spearman_rows(mech):
     rows = []
-    for L, g in mech.groupby("layers"):
+    for cell in mechanism_cells(mech):
+        g = mech[mech["cell"] == cell]
         for m in INIT_METRICS:
             for target in ("test_acc", "gap"):
                 ok = g[["init_" + m, target]].dropna()
                 rho, p = stats.spearman(ok["init_" + m], ok[target])
-                rows.append({"layers": L, "init": m, "against": target, "runs": len(ok), "rho": rho, "p": p})
+                rows.append({"cell": cell, "init": m, "against": target, "runs": len(ok), "rho": rho, "p": p})
     return pd.DataFrame(rows)
 
 
@@ -239,13 +252,15 @@ def write_mechanism(mech, out):
         os.path.join(out, "mechanism.csv"), index=False, float_format="%.6g")
     sp = spearman_rows(mech)
     lines = ["Does clustering at initialization predict the cost? Spearman's rank correlation over the runs "
-             "of one depth (every arm and seed; 'gap': accuracy minus V=G's of the same seed, runs of the "
-             "other arms with a V=G partner) of the last layer's clustering at initialization (step 0 of clusters.csv) "
-             "against the final test accuracy and the gap.", "",
-             "| L | at initialization | against | runs | rho | p |", "|---|---|---|---|---|---|"]
+             "of one cell (every arm and seed; cells with at least %d arms; 'gap': accuracy minus V=G's of the "
+             "same seed, runs of the other arms with a V=G partner) of the last layer's clustering at "
+             "initialization (step 0 of clusters.csv) against the final test accuracy and the gap." % MECHANISM_MIN_ARMS,
+             "", "| cell | at initialization | against | runs | rho | p |", "|---|---|---|---|---|---|"]
     for _, r in sp.iterrows():
-        lines.append("| %d | %s | %s | %d | %s | %s |" % (r["layers"], r["init"], r["against"], r["runs"],
+        lines.append("| %s | %s | %s | %d | %s | %s |" % (r["cell"], r["init"], r["against"], r["runs"],
                                                           fmt(r["rho"], "%+.2f"), fmt(r["p"], "%.3g")))
+    if not len(sp):
+        lines.append("| (no cell with %d arms yet) | | | | | |" % MECHANISM_MIN_ARMS)
     with open(os.path.join(out, "mechanism.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     mechanism_plot(mech, sp, os.path.join(out, "mechanism.png"))
@@ -256,20 +271,24 @@ def mechanism_plot(mech, sp, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    depths = sorted(mech["layers"].unique())
-    fig, axes = plt.subplots(len(depths), 2, figsize=(10, 3.8 * len(depths)), squeeze=False)
+    cells = mechanism_cells(mech)
+    if not cells:   # no figure rather than one of earlier records
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    fig, axes = plt.subplots(len(cells), 2, figsize=(10, 3.8 * len(cells)), squeeze=False)
     arms = list(dict.fromkeys(mech["arm"]))
-    for i, L in enumerate(depths):
-        g = mech[mech["layers"] == L]
+    for i, cell in enumerate(cells):
+        g = mech[mech["cell"] == cell]
         for j, target in enumerate(("test_acc", "gap")):
             ax = axes[i][j]
             for k, a in enumerate(arms):
                 s = g[g["arm"] == a]
                 if len(s):
                     ax.plot(s["init_mean_cos"], s[target], "o", ms=4, color="C%d" % (k % 10), label=a)
-            r = sp[(sp["layers"] == L) & (sp["init"] == "mean_cos") & (sp["against"] == target)]
+            r = sp[(sp["cell"] == cell) & (sp["init"] == "mean_cos") & (sp["against"] == target)]
             rho = "rho %s, p %s" % (fmt(r["rho"].iloc[0], "%+.2f"), fmt(r["p"].iloc[0], "%.2g")) if len(r) else ""
-            ax.set_title("L %d: %s (Spearman %s)" % (L, "final accuracy" if j == 0 else "gap to V=G, same seed", rho),
+            ax.set_title("%s: %s (Spearman %s)" % (cell, "final accuracy" if j == 0 else "gap to V=G, same seed", rho),
                          fontsize=9)
             ax.set_xlabel("mean cos of the last layer at initialization")
             ax.set_ylabel("test accuracy (%)" if j == 0 else "accuracy minus V=G (points)")

@@ -56,6 +56,36 @@ class BestLearningRate(unittest.TestCase):
         self.assertEqual(len(t["p_holm"]), 4)
 
 
+class Mechanism(unittest.TestCase):
+    def test_per_cell_never_pooled_across_cells_of_one_depth(self):
+        # L (3 arms) and L-long (2 arms) have one depth: L-long's runs, whose accuracy would
+        # make mean cos look predictive, must neither join L's rho nor get a row of their own
+        rows = []
+        for seed in (1, 2, 3, 4):
+            for arm, cos, acc in (("V=G", 0.2, 88 + seed), ("V=I", 0.99, 87 + seed), ("V=0", 0.08, 87 + seed)):
+                rows.append({"cell": "L", "arm": arm, "seed": seed, "layers": 16,
+                             "init_mean_cos": cos, "test_acc": acc})
+            for arm, cos, acc in (("V=G", 0.2, 70), ("V=I", 0.99, 99)):
+                rows.append({"cell": "L-long", "arm": arm, "seed": seed, "layers": 16,
+                             "init_mean_cos": cos, "test_acc": acc})
+        mech = contrast.mechanism(contrast.pd.DataFrame(rows))
+        self.assertEqual(contrast.mechanism_cells(mech), ["L"])
+        contrast.INIT_METRICS, saved = ["mean_cos"], contrast.INIT_METRICS
+        try:
+            sp = contrast.spearman_rows(mech)
+        finally:
+            contrast.INIT_METRICS = saved
+        self.assertEqual(sorted(set(sp["cell"])), ["L"])
+        acc = sp[sp["against"] == "test_acc"].iloc[0]
+        self.assertEqual(acc["runs"], 12)
+        # by hand: ranks of cos (V=0 < V=G < V=I, tied in fours) against accuracy
+        self.assertAlmostEqual(acc["rho"], contrast.stats.spearman(
+            [r["init_mean_cos"] for r in rows if r["cell"] == "L"],
+            [r["test_acc"] for r in rows if r["cell"] == "L"])[0])
+        gap = sp[sp["against"] == "gap"].iloc[0]
+        self.assertEqual(gap["runs"], 8)   # V=I and V=0 against V=G of their seed
+
+
 class Holm(unittest.TestCase):
     def test_step_down(self):
         # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04 -> 0.06 (monotone)
