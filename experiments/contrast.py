@@ -44,6 +44,9 @@ from report import fmt, interval
 from plan import ROOT, UsageError, load_plan, runs_of
 
 REFERENCE = "V=G"
+# the two arms without noise, collapsed at initialization (V=I) and spread (V=0): their
+# difference is what collapse costs when the noise is out of the picture
+COLLAPSE = ("V=I", "V=0")
 COLUMNS = ["cell", "arm", "ref", "pairs", "acc_mean", "diff", "ci_lo", "ci_hi", "p_wilcoxon",
            "p_holm", "loss_diff", "test_loss_diff"]
 INIT_METRICS = ["mean_cos", "n_clusters", "energy"]
@@ -112,14 +115,16 @@ def load(out, plan, runs):
 
 
 def contrast_rows(runs):
-    """Every arm against V=G of its cell, every noisy arm against its noise-free twin, then
-    the best learning rate of each arm against the other's; Holm over all of them."""
+    """Every arm against V=G of its cell, every noisy arm against its noise-free twin, the
+    collapsed noise-free arm against the spread one (COLLAPSE), then the best learning rate
+    of each arm against the other's; Holm over all of them."""
     rows = []
     for cell, g in runs.groupby("cell", sort=False):
         arms = list(dict.fromkeys(g["arm"]))
         pairs = [(a, REFERENCE) for a in arms if a != REFERENCE and REFERENCE in arms]
         pairs += [(a, noise_free_twin(a)) for a in arms if noise_free_twin(a) in arms and
                   (a, noise_free_twin(a)) not in pairs and (noise_free_twin(a), a) not in pairs]
+        pairs += [COLLAPSE] if all(a in arms for a in COLLAPSE) else []
         by_arm = {a: g[g["arm"] == a].set_index("seed") for a in arms}
         rows += [pair_row(cell, arm, ref, by_arm[arm], by_arm[ref]) for arm, ref in pairs]
     best, choice = best_lr_rows(runs)

@@ -56,6 +56,19 @@ class BestLearningRate(unittest.TestCase):
         self.assertEqual(len(t["p_holm"]), 4)
 
 
+class Rows(unittest.TestCase):
+    def test_collapsed_against_spread_without_noise(self):
+        # V=I (collapsed) against V=0 (spread), both noise-free, paired by seed: +1, +2, +3
+        acc = {"V=G": [90, 90, 90], "V=I": [88, 89, 90], "V=0": [87, 87, 87]}
+        rows = [{"cell": "L", "lr": 1e-3, "arm": a, "seed": i + 1, "test_acc": x, "test_loss": 0.5,
+                 "train_loss_end": 0.4} for a, v in acc.items() for i, x in enumerate(v)]
+        t, _ = contrast.contrast_rows(contrast.pd.DataFrame(rows))
+        self.assertEqual(sorted(zip(t["arm"], t["ref"])), [("V=0", "V=G"), ("V=I", "V=0"), ("V=I", "V=G")])
+        r = t[(t["arm"] == "V=I") & (t["ref"] == "V=0")].iloc[0]
+        self.assertAlmostEqual(r["diff"], 2.0)
+        self.assertEqual(r["pairs"], 3)
+
+
 class Mechanism(unittest.TestCase):
     def test_per_cell_never_pooled_across_cells_of_one_depth(self):
         # L (3 arms) and L-long (2 arms) have one depth: L-long's runs, whose accuracy would
