@@ -13,8 +13,8 @@ the table: the runs of one group differ only in their arm.
 
 Writes into OUT (results/contrast):
   contrast.csv   one row per contrast: every arm against V=G of its cell, and every noisy arm
-                 against its noise-free twin (V=I+G against V=I, V=G against V=0, ...), and
-                 where cells BASE-lrX sit beside BASE (the same runs at other learning
+                 against its noise-free twin (V=I+G against V=I, V=G against V=0, ...), V=I
+                 against V=0 (collapsed against spread, both without noise), and where cells BASE-lrX sit beside BASE (the same runs at other learning
                  rates), a row BASE-best-lr: each arm at its best rate against V=G at its own:
                  cell,arm,ref,pairs,acc_mean,diff,ci_lo,ci_hi,p_wilcoxon,p_holm,loss_diff,test_loss_diff
                  accuracy and its differences in percentage points, losses in nats; Holm over
