@@ -28,7 +28,7 @@ import pandas as pd
 
 import cli
 import stats
-from report import fmt, interval
+from report import fmt, interval, write_runs_csv
 from records import record_exists, record_problem
 from plan import ROOT, UsageError, load_plan, noise_label, parse_seeds, runs_of, seeds_of_names
 
@@ -424,9 +424,7 @@ def main(argv):
     if not len(summary):
         print("analyze.py: no run recorded in %s" % out, file=sys.stderr)
         return 1
-    # percent here, so the column says so: test_acc is a fraction in the run records
-    summary.rename(columns={"test_acc": "test_acc_pct"}).to_csv(
-        os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
+    write_runs_csv(summary, os.path.join(out, "summary.csv"))
     m = cell_map(summary, plan)
     write_map_csv(m, os.path.join(out, "map.csv"))
     gap = gap_by_step(summary, logs, plan)

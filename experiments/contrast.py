@@ -40,7 +40,7 @@ import pandas as pd
 import cli
 import records
 import stats
-from report import fmt, interval
+from report import fmt, interval, write_runs_csv
 from plan import ROOT, UsageError, load_plan, runs_of
 
 REFERENCE = "V=G"
@@ -252,9 +252,7 @@ def spearman_rows(mech):
 
 def write_mechanism(mech, out):
     cols = ["cell", "arm", "seed", "layers"] + ["init_" + m for m in INIT_METRICS] + ["test_acc", "gap"]
-    # percent here, so the column says so: test_acc is a fraction in the run records
-    mech[cols].rename(columns={"test_acc": "test_acc_pct"}).to_csv(
-        os.path.join(out, "mechanism.csv"), index=False, float_format="%.6g")
+    write_runs_csv(mech[cols], os.path.join(out, "mechanism.csv"))
     sp = spearman_rows(mech)
     lines = ["Does clustering at initialization predict the cost? Spearman's rank correlation over the runs "
              "of one cell (every arm and seed; cells with at least %d arms; 'gap': accuracy minus V=G's of the "

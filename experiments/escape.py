@@ -22,7 +22,7 @@ import pandas as pd
 
 import cli
 import stats
-from report import fmt
+from report import fmt, write_runs_csv
 from build import snapshot_binary
 from estimate import hms
 from local_engine import Sweep
@@ -263,9 +263,7 @@ def report(out, runs):
     if cl is None:
         print("escape: no run recorded yet in %s" % out)
         return 0
-    # percent here, so the column says so: test_acc is a fraction in the run records
-    summary.rename(columns={"test_acc": "test_acc_pct"}).to_csv(
-        os.path.join(out, "summary.csv"), index=False, float_format="%.6g")
+    write_runs_csv(summary, os.path.join(out, "summary.csv"))
     order = {c: i for i, c in enumerate(CELLS)}   # the paper's setting first, then by wd
     cl = cl.sort_values(["cell", "wd", "seed", "step", "layer"], key=lambda c: c.map(order) if c.name == "cell" else c)
     iv = init_vs_trained(cl)
