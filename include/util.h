@@ -10,6 +10,7 @@ void util_fatal(const char *file, int line, const char *fmt, ...);
 
 void *xmalloc(size_t n);          /* malloc that never returns NULL */
 void *xcalloc(size_t count, size_t size);
+char *xstrdup(const char *s);     /* a malloc'd copy of s (strdup is not C11) */
 
 /* Read a whole file into a malloc'd buffer (a NUL is appended, not counted in *len).
    Returns NULL and writes "path: reason" into err on failure. */

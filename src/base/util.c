@@ -33,6 +33,11 @@ void *xcalloc(size_t count, size_t size) {
     return p;
 }
 
+char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
 uint8_t *read_whole_file(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -9,7 +9,6 @@
 /* dataio.c */
 /* Write a one-line message into err and return -1, so error paths are one statement. */
 int data_fail(char *err, size_t errlen, const char *fmt, ...);
-char *data_dup_string(const char *s);
 /* "a/b", malloc'd. */
 char *data_path_join(const char *a, const char *b);
 /* A malloc'd copy of n strings, each malloc'd (a Dataset's class_names). */

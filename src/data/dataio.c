@@ -17,13 +17,6 @@ int data_fail(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
-char *data_dup_string(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
 char *data_path_join(const char *a, const char *b) {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = xmalloc(n);
@@ -33,6 +26,6 @@ char *data_path_join(const char *a, const char *b) {
 
 char **data_copy_names(const char *const *names, int n) {
     char **out = xmalloc((size_t)n * sizeof *out);
-    for (int i = 0; i < n; i++) out[i] = data_dup_string(names[i]);
+    for (int i = 0; i < n; i++) out[i] = xstrdup(names[i]);
     return out;
 }

@@ -23,7 +23,7 @@ static void names_push(NameList *l, const char *s) {
         l->items = realloc(l->items, (size_t)l->cap * sizeof *l->items);
         if (!l->items) FATAL("out of memory");
     }
-    l->items[l->n++] = data_dup_string(s);
+    l->items[l->n++] = xstrdup(s);
 }
 
 static void names_free(NameList *l) {
@@ -96,7 +96,7 @@ static int image_header(Shape *shape, const char *path, char *err, size_t errlen
     if (!stbi_info(path, &w, &h, &c))
         return data_fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
     int sc = stored_channels(c);
-    if (!shape->first) *shape = (Shape){h, w, sc, data_dup_string(path)};
+    if (!shape->first) *shape = (Shape){h, w, sc, xstrdup(path)};
     if (h != shape->h || w != shape->w || sc != shape->c)
         return data_fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",
                          path, h, w, sc, shape->first, shape->h, shape->w, shape->c);
@@ -110,7 +110,7 @@ static int load_image(uint8_t **dst, Dataset *ds, int index, Shape *shape, const
     uint8_t *img = stbi_load(path, &w, &h, &c, 0);
     if (!img) return data_fail(err, errlen, "%s: cannot read image: %s", path, stbi_failure_reason());
     int sc = stored_channels(c);
-    if (!shape->first) *shape = (Shape){h, w, sc, data_dup_string(path)};
+    if (!shape->first) *shape = (Shape){h, w, sc, xstrdup(path)};
     if (h != shape->h || w != shape->w || sc != shape->c) {
         stbi_image_free(img);
         return data_fail(err, errlen, "%s: image is %dx%dx%d but %s is %dx%dx%d (HxWxC; all images must match)",

@@ -1,4 +1,4 @@
-/* Gzip files, for the IDX reader (idx.c): read_maybe_gz.
+/* Gzip files, for the IDX reader (idx.c): data_read_maybe_gz.
 
    Gzip is handled here rather than through zlib: the member header (RFC 1952) is parsed by
    hand, stb_image inflates the raw deflate payload, and the CRC32 and length in the trailer

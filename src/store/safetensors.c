@@ -190,11 +190,6 @@ int st_json_check(const char *text, size_t len, char *err, size_t errlen) {
 
 /* ---------- reader ---------- */
 
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    return memcpy(xmalloc(n), s, n);
-}
-
 /* Fills f->meta from the "__metadata__" object; every value must be a string. */
 static int read_metadata(StFile *f, const Json *m, const char *path, char *err, size_t errlen) {
     if (m->type != J_OBJECT) {
